@@ -1,0 +1,453 @@
+"""The HTTP API of server/README.md on Starlette: parse, authorise, call Services.
+
+Every error is JSON ``{"error": <Code>, "message": <what and how to fix>}`` with the
+status its exception class carries; malformed input is a 4xx, never a 500.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from prometheus_client import CONTENT_TYPE_LATEST
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from server.actors import ActorKey, GetState
+from server.auth import Forbidden, Unauthorized, bearer, is_admin, verify_user_token
+from server.config import Settings
+from server.conversation import (
+    AddMembers,
+    CreateConvo,
+    GetEpoch,
+    GetUnreadCount,
+    Leave,
+    SendMessage,
+    UpdateRead,
+)
+from server.errors import Invalid, NotFound, ServerError
+from server.logs import get_logger
+from server.meeting import CreateMeeting, EndMeeting, Join, LeaveMeeting, Relay
+from server.services import Services
+from server.store.engine import pool_stats
+
+__all__ = ["MalformedRequest", "create_app"]
+
+log = get_logger("http")
+XRPC = "/xrpc/blue.catbird.mls."
+
+
+class MalformedRequest(Invalid):
+    """The body is not JSON, or not a JSON object (400)."""
+
+    http_status = 400
+
+
+# -- request helpers -----------------------------------------------------------------
+
+
+def _services(request: Request) -> Services:
+    return request.app.state.services  # type: ignore[no-any-return]
+
+
+def _user(request: Request) -> str:
+    token = bearer(request.headers.get("authorization"))
+    if token is None:
+        raise Unauthorized(
+            "missing bearer token: send 'Authorization: Bearer <token>' "
+            "(mint one with `mcops-server token <did>`)"
+        )
+    did = verify_user_token(token, _services(request).settings.auth_secret)
+    if did is None:
+        raise Unauthorized("invalid token: it was not minted with this server's AUTH_SECRET")
+    return did
+
+
+def _admin(request: Request) -> None:
+    token = bearer(request.headers.get("authorization"))
+    if token is None:
+        raise Unauthorized("missing bearer token: admin endpoints need ADMIN_TOKEN")
+    settings = _services(request).settings
+    if is_admin(token, settings.admin_token):
+        return
+    if verify_user_token(token, settings.auth_secret) is not None:
+        raise Forbidden("a user token cannot call /admin/*: use ADMIN_TOKEN")
+    raise Unauthorized("invalid token: admin endpoints need ADMIN_TOKEN")
+
+
+async def _body(request: Request) -> dict[str, Any]:
+    raw = await request.body()
+    if not raw.strip():
+        return {}
+    try:
+        body = json.loads(raw)
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise MalformedRequest(
+            f"request body is not JSON ({err})",
+            fix="send a JSON object with Content-Type: application/json",
+        ) from None
+    if not isinstance(body, dict):
+        raise MalformedRequest("request body must be a JSON object", fix='e.g. {"convo_id": "c1"}')
+    return body
+
+
+def _text(body: dict[str, Any], name: str, *, required: bool = True) -> str | None:
+    value = body.get(name)
+    if value is None:
+        if required:
+            raise Invalid(f"missing field {name!r}", fix=f'send {{"{name}": "..."}}')
+        return None
+    if not isinstance(value, str) or not value.strip() or len(value) > 128:
+        raise Invalid(f"field {name!r} must be a non-empty string of at most 128 characters")
+    return value
+
+
+def _did_list(body: dict[str, Any], *, required: bool) -> tuple[str, ...]:
+    value = body.get("did_list")
+    if value is None and not required:
+        return ()
+    if not isinstance(value, list) or (required and not value):
+        raise Invalid(
+            "field 'did_list' must be a non-empty list of dids",
+            fix='e.g. {"did_list": ["did:plc:bob"]}',
+        )
+    if not all(isinstance(did, str) and did.strip() and len(did) <= 256 for did in value):
+        raise Invalid("every entry of 'did_list' must be a non-empty string")
+    return tuple(value)
+
+
+def _query(request: Request, name: str) -> str:
+    value = request.query_params.get(name)
+    if not value:
+        raise Invalid(f"missing query parameter {name!r}", fix=f"add ?{name}=...")
+    return value
+
+
+# -- health, readiness, metrics --------------------------------------------------------
+
+
+async def health(request: Request) -> Response:
+    return JSONResponse({"status": "ok"})
+
+
+async def ready(request: Request) -> Response:
+    services = _services(request)
+    pool = pool_stats(services.engine, max_connections=services.settings.database_max_connections)
+    checks: dict[str, str] = {}
+    if pool.active >= pool.max:
+        checks["pool"] = f"exhausted: {pool.active}/{pool.max} connections in use"
+        checks["database"] = "not checked: no free pool connection"
+    else:
+        checks["pool"] = f"ok: {pool.active}/{pool.max} in use"
+        try:
+            await asyncio.wait_for(services.store.ping(), timeout=2.0)
+            checks["database"] = "ok"
+        except Exception as err:
+            checks["database"] = f"unreachable: {type(err).__name__}: {err}"[:300]
+    checks["gc_registration"] = "ok" if services.gc.registered else "not registered"
+    ok = checks["database"] == "ok" and checks["pool"].startswith("ok")
+    return JSONResponse(
+        {"status": "ready" if ok else "not ready", "checks": checks}, status_code=200 if ok else 503
+    )
+
+
+async def metrics(request: Request) -> Response:
+    return Response(_services(request).metrics.render(), media_type=CONTENT_TYPE_LATEST)
+
+
+# -- conversations (XRPC) --------------------------------------------------------------
+
+
+async def create_convo(request: Request) -> Response:
+    did = _user(request)
+    body = await _body(request)
+    convo_id = _text(body, "convo_id", required=False) or f"convo-{uuid.uuid4().hex[:12]}"
+    message = CreateConvo(did, _did_list(body, required=False))
+    return JSONResponse(await _services(request).conversation(convo_id, message))
+
+
+async def add_members(request: Request) -> Response:
+    did = _user(request)
+    body = await _body(request)
+    convo_id = str(_text(body, "convo_id"))
+    message = AddMembers(did, _did_list(body, required=True))
+    log.trace(f"[add_members] START - convo: {convo_id}", convo_id=convo_id)
+    reply = await _services(request).conversation(convo_id, message)
+    log.trace(f"[add_members] COMPLETE - new_epoch: {reply['new_epoch']}", convo_id=convo_id)
+    return JSONResponse(reply)
+
+
+async def send_message(request: Request) -> Response:
+    did = _user(request)
+    body = await _body(request)
+    convo_id = str(_text(body, "convo_id"))
+    ciphertext = body.get("ciphertext")
+    if not isinstance(ciphertext, str):
+        raise Invalid("field 'ciphertext' must be a string", fix='send {"ciphertext": "..."}')
+    return JSONResponse(
+        await _services(request).conversation(convo_id, SendMessage(did, ciphertext))
+    )
+
+
+async def get_epoch(request: Request) -> Response:
+    did = _user(request)
+    convo_id = _query(request, "convo_id")
+    return JSONResponse(await _services(request).conversation(convo_id, GetEpoch(did)))
+
+
+async def get_unread_count(request: Request) -> Response:
+    did = _user(request)
+    convo_id = _query(request, "convo_id")
+    return JSONResponse(await _services(request).conversation(convo_id, GetUnreadCount(did)))
+
+
+async def update_read(request: Request) -> Response:
+    did = _user(request)
+    convo_id = str(_text(await _body(request), "convo_id"))
+    return JSONResponse(await _services(request).conversation(convo_id, UpdateRead(did)))
+
+
+async def leave_convo(request: Request) -> Response:
+    did = _user(request)
+    convo_id = str(_text(await _body(request), "convo_id"))
+    return JSONResponse(await _services(request).conversation(convo_id, Leave(did)))
+
+
+# -- meetings --------------------------------------------------------------------------
+
+
+async def create_meeting(request: Request) -> Response:
+    did = _user(request)
+    body = await _body(request)
+    meeting_id = _text(body, "meeting_id", required=False) or f"meeting-{uuid.uuid4().hex[:12]}"
+    return JSONResponse(await _services(request).meeting(meeting_id, CreateMeeting(did)))
+
+
+async def join_meeting(request: Request) -> Response:
+    did = _user(request)
+    await _body(request)
+    meeting_id = request.path_params["meeting_id"]
+    return JSONResponse(await _services(request).meeting(meeting_id, Join(did)))
+
+
+async def leave_meeting(request: Request) -> Response:
+    did = _user(request)
+    connection_id = str(_text(await _body(request), "connection_id"))
+    meeting_id = request.path_params["meeting_id"]
+    return JSONResponse(
+        await _services(request).meeting(meeting_id, LeaveMeeting(did, connection_id))
+    )
+
+
+async def meeting_message(request: Request) -> Response:
+    did = _user(request)
+    body = await _body(request)
+    connection_id = str(_text(body, "connection_id"))
+    if "body" not in body:
+        raise Invalid("missing field 'body'", fix='send {"connection_id": "...", "body": ...}')
+    meeting_id = request.path_params["meeting_id"]
+    return JSONResponse(
+        await _services(request).meeting(meeting_id, Relay(did, connection_id, body["body"]))
+    )
+
+
+async def end_meeting(request: Request) -> Response:
+    _user(request)
+    await _body(request)
+    meeting_id = request.path_params["meeting_id"]
+    return JSONResponse(await _services(request).meeting(meeting_id, EndMeeting("requested")))
+
+
+async def get_meeting(request: Request) -> Response:
+    _user(request)
+    ref = await _services(request).meeting_ref(request.path_params["meeting_id"])
+    return JSONResponse(await ref.ask(GetState()))
+
+
+# -- admin -----------------------------------------------------------------------------
+
+
+async def admin_config(request: Request) -> Response:
+    _admin(request)
+    services = _services(request)
+    return JSONResponse(
+        {
+            **services.settings.public(),
+            "actor_system_enabled": services.actor_system_enabled,
+            "faults": services.faults.active(),
+        }
+    )
+
+
+async def admin_actors(request: Request) -> Response:
+    _admin(request)
+    actor_type = request.query_params.get("actor_type") or None
+    try:
+        limit = int(request.query_params.get("limit", "1000"))
+    except ValueError:
+        raise Invalid("limit must be an integer", fix="e.g. ?limit=100") from None
+    refs = _services(request).registry.refs(actor_type)[: max(limit, 0)]
+    return JSONResponse(
+        [
+            {
+                "actor_type": ref.key.actor_type,
+                "actor_id": ref.key.actor_id,
+                "mailbox_depth": ref.mailbox_depth,
+                "idle_seconds": round(ref.idle_seconds, 3),
+                "restarts": ref.restarts,
+            }
+            for ref in refs
+        ]
+    )
+
+
+def _live(request: Request) -> ActorKey:
+    key = ActorKey(request.path_params["actor_type"], request.path_params["actor_id"])
+    if _services(request).registry.lookup(key) is None:
+        raise NotFound(
+            f"no live {key.actor_type} actor {key.actor_id}",
+            fix="list live actors with GET /admin/actors",
+        )
+    return key
+
+
+async def admin_actor_state(request: Request) -> Response:
+    _admin(request)
+    ref = _services(request).registry.lookup(_live(request))
+    if ref is None:
+        raise NotFound("the actor stopped meanwhile")
+    return JSONResponse(await ref.ask(GetState()))
+
+
+async def admin_actor_stop(request: Request) -> Response:
+    _admin(request)
+    stopped = await _services(request).registry.stop(_live(request), reason="requested")
+    return JSONResponse({"stopped": stopped})
+
+
+async def admin_stop_idle(request: Request) -> Response:
+    _admin(request)
+    idle = (await _body(request)).get("idle_seconds")
+    if not isinstance(idle, int | float) or isinstance(idle, bool) or idle < 0:
+        raise Invalid("idle_seconds must be a number >= 0", fix='e.g. {"idle_seconds": 3600}')
+    keys = await _services(request).registry.stop_idle(float(idle))
+    return JSONResponse(
+        {"stopped": [{"actor_type": k.actor_type, "actor_id": k.actor_id} for k in keys]}
+    )
+
+
+async def admin_end_meeting(request: Request) -> Response:
+    _admin(request)
+    meeting_id = request.path_params["meeting_id"]
+    return JSONResponse(await _services(request).meeting(meeting_id, EndMeeting("admin")))
+
+
+async def admin_gc_register(request: Request) -> Response:
+    _admin(request)
+    services = _services(request)
+    registered = await services.gc.register()
+    return JSONResponse(
+        {"registered": registered, "mc_id": services.settings.mc_id},
+        status_code=200 if registered else 503,
+    )
+
+
+async def admin_faults(request: Request) -> Response:
+    _admin(request)
+    faults = _services(request).faults
+    if request.method == "PUT":
+        return JSONResponse(await faults.set_many(await _body(request)))
+    return JSONResponse(faults.active())
+
+
+async def admin_clear_fault(request: Request) -> Response:
+    _admin(request)
+    name = request.path_params["name"]
+    if not await _services(request).faults.clear(name):
+        raise NotFound(f"fault {name} is not active", fix="see GET /admin/faults")
+    return JSONResponse(_services(request).faults.active())
+
+
+# -- errors and app --------------------------------------------------------------------
+
+
+async def _server_error(request: Request, exc: Exception) -> Response:
+    status = int(getattr(exc, "http_status", 500))
+    if status >= 500:
+        log.warn(
+            f"{request.method} {request.url.path} -> {status}: {exc}", error_type=type(exc).__name__
+        )
+    return JSONResponse({"error": type(exc).__name__, "message": str(exc)}, status_code=status)
+
+
+async def _database_error(request: Request, exc: Exception) -> Response:
+    log.error(
+        f"{request.method} {request.url.path} -> 503: database error: {exc}"[:2000],
+        error_type=type(exc).__name__,
+    )
+    return JSONResponse(
+        {
+            "error": "DatabaseUnavailable",
+            "message": f"the database did not answer ({type(exc).__name__}); check /ready, the "
+            "pool (db_pool_connections_active) and DATABASE_URL",
+        },
+        status_code=503,
+    )
+
+
+def create_app(settings: Settings | None = None) -> Starlette:
+    """The ASGI app; settings default to the environment (read at startup)."""
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        services = await Services.start(settings or Settings.from_env())
+        app.state.services = services
+        try:
+            yield
+        finally:
+            await services.close()
+
+    routes = [
+        Route("/health", health),
+        Route("/ready", ready),
+        Route("/metrics", metrics),
+        Route(XRPC + "createConvo", create_convo, methods=["POST"]),
+        Route(XRPC + "addMembers", add_members, methods=["POST"]),
+        Route(XRPC + "sendMessage", send_message, methods=["POST"]),
+        Route(XRPC + "getEpoch", get_epoch, methods=["GET"]),
+        Route(XRPC + "getUnreadCount", get_unread_count, methods=["GET"]),
+        Route(XRPC + "updateRead", update_read, methods=["POST"]),
+        Route(XRPC + "leaveConvo", leave_convo, methods=["POST"]),
+        Route("/meetings", create_meeting, methods=["POST"]),
+        Route("/meetings/{meeting_id}", get_meeting, methods=["GET"]),
+        Route("/meetings/{meeting_id}/join", join_meeting, methods=["POST"]),
+        Route("/meetings/{meeting_id}/leave", leave_meeting, methods=["POST"]),
+        Route("/meetings/{meeting_id}/messages", meeting_message, methods=["POST"]),
+        Route("/meetings/{meeting_id}/end", end_meeting, methods=["POST"]),
+        Route("/admin/config", admin_config, methods=["GET"]),
+        Route("/admin/actors", admin_actors, methods=["GET"]),
+        Route("/admin/actors/stop-idle", admin_stop_idle, methods=["POST"]),
+        Route("/admin/actors/{actor_type}/{actor_id}", admin_actor_state, methods=["GET"]),
+        Route("/admin/actors/{actor_type}/{actor_id}", admin_actor_stop, methods=["DELETE"]),
+        Route("/admin/meetings/{meeting_id}/end", admin_end_meeting, methods=["POST"]),
+        Route("/admin/gc/register", admin_gc_register, methods=["POST"]),
+        Route("/admin/faults", admin_faults, methods=["GET", "PUT"]),
+        Route("/admin/faults/{name}", admin_clear_fault, methods=["DELETE"]),
+    ]
+    return Starlette(
+        routes=routes,
+        lifespan=lifespan,
+        exception_handlers={
+            ServerError: _server_error,
+            PoolTimeout: _database_error,
+            DBAPIError: _database_error,
+        },
+    )
