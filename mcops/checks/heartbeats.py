@@ -1,0 +1,250 @@
+"""Runbook 004 Scenario 6 "GC Integration Failures": heartbeats and registration.
+
+Two questions: what share of heartbeats to the global controller fail
+(``mc_gc_heartbeats_total{result}``, MCGCHeartbeatWarning > 10 %, MCGCHeartbeatFailure
+> 50 %), and is this MC registered in the GC's ``meeting_controllers`` table with status
+'active' and a heartbeat newer than 30 s (the runbook's "Verify recovery" query).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from mcops.checks import trends
+from mcops.errors import SourceError
+from mcops.findings import Finding, Level
+from mcops.thresholds import Thresholds, classify, default_thresholds
+
+if TYPE_CHECKING:
+    from kubernetes.client import ApiClient
+
+    from mcops.investigation import Investigation
+    from mcops.remediate import Action
+
+__all__ = [
+    "COUNTER",
+    "failure_ratio",
+    "fetch_heartbeats",
+    "fetch_registration",
+    "gaps",
+    "heartbeat_counts",
+    "recent_heartbeats",
+    "registration",
+    "remediations",
+    "stale_after",
+]
+
+COUNTER = "mc_gc_heartbeats_total"
+_RESULTS = ("success", "failure")
+
+
+def fetch_heartbeats(inv: Investigation) -> pd.DataFrame:
+    """Step 1: the heartbeat counter over the window (Prometheus), else 3 scrapes 1 s apart.
+
+    ``attrs["since"]`` is the window start for a Prometheus range (a series born inside
+    the window counts its first value), None for scrapes (only growth between them).
+    """
+    frame = inv.metric_range(COUNTER).copy()
+    frame.attrs["since"] = inv.since if inv.params.get("prometheus_url") else None
+    return frame
+
+
+def heartbeat_counts(frame: pd.DataFrame, *, since: datetime | None = None) -> pd.DataFrame:
+    """Per ``result``: how much the counter grew (resets handled) and its last total."""
+    columns = ["result", "increase", "total"]
+    if frame.empty or "result" not in frame:
+        return pd.DataFrame(columns=columns)
+    rows = []
+    for result, group in frame.groupby(frame["result"].astype("string"), sort=True):
+        values = group.groupby("timestamp")["value"].sum().sort_index()
+        steps = values.diff().dropna()
+        grown = float(steps.where(steps >= 0, values.loc[steps.index]).sum())
+        if since is not None and _born_after(values, since):
+            grown += float(values.iloc[0])
+        rows.append((str(result), grown, float(values.iloc[-1])))
+    return pd.DataFrame(rows, columns=columns)
+
+
+def _born_after(values: pd.Series, since: datetime) -> bool:
+    start = _utc(since)
+    step = values.index.to_series().diff().median() if len(values) > 1 else pd.NaT
+    slack = max(pd.Timedelta(seconds=1), 2 * step) if pd.notna(step) else pd.Timedelta(1, "s")
+    return bool(pd.Timestamp(values.index[0]) > start + slack)
+
+
+def failure_ratio(frame: pd.DataFrame, *, thresholds: Thresholds | None = None) -> Finding:
+    """Step 1 judged: failures / all heartbeats, warning > 10 %, critical > 50 %.
+
+    Scrapes too close together to see a heartbeat fall back to the totals since the
+    service started (and say so).
+    """
+    check = "gc_heartbeat_failures"
+    if frame.empty:
+        return Finding.not_checked(check, f"no {COUNTER} samples (is the MC exporting it?)")
+    counts = heartbeat_counts(frame, since=frame.attrs.get("since"))
+    column, over = "increase", "in the window"
+    if counts["increase"].sum() <= 0:
+        column, over = "total", "since the service started"
+    by = dict(zip(counts["result"], counts[column], strict=True))
+    failures, successes = by.get("failure", 0.0), by.get("success", 0.0)
+    attempts = failures + successes
+    if attempts <= 0:
+        return Finding.make(
+            check,
+            Level.WARNING,
+            "No GC heartbeat was attempted: the heartbeat loop may be stuck",
+            detail="Check the MC logs for 'GC heartbeat' and 'Registered with global controller'.",
+            rows=counts,
+            count=0,
+        )
+    ratio = failures / attempts
+    verdict = classify("gc_heartbeat_failure_ratio", ratio, thresholds=thresholds)
+    return Finding.make(
+        check,
+        verdict.level,
+        f"{failures:.0f} of {attempts:.0f} GC heartbeats failed {over}: {verdict.text}",
+        detail=(
+            "Failing heartbeats mean the GC may mark this MC unhealthy and stop routing "
+            "meetings to it. Check GC health, connectivity, NetworkPolicy and DNS (steps 2, "
+            "4, 6) and the MC logs for 'GC heartbeat failed'; engage the GC Team."
+        ),
+        rows=counts,
+        count=round(failures),
+    )
+
+
+def gaps(frame: pd.DataFrame, *, interval_s: float = 5.0) -> pd.DataFrame:
+    """Periods without a successful heartbeat (`trends.heartbeat_gaps`) in the frame."""
+    if frame.empty or "result" not in frame:
+        return pd.DataFrame(columns=["gap_start", "gap_end", "seconds"])
+    successes = frame[frame["result"].astype("string") == "success"]
+    return trends.heartbeat_gaps(trends.series(successes), interval_s=interval_s)
+
+
+def stale_after(thresholds: Thresholds | None = None) -> timedelta:
+    """The runbook's 30 s: the upper edge of ``gc_heartbeat_age_seconds``'s ok band."""
+    bands = (thresholds or default_thresholds()).bands("gc_heartbeat_age_seconds")
+    upper = next(b.upper for b in bands if b.level == Level.OK)
+    return timedelta(seconds=float(upper if upper is not None else 30))
+
+
+def fetch_registration(inv: Investigation, *, limit: int = 1000) -> pd.DataFrame:
+    """Step 3: the ``meeting_controllers`` rows (every row, not the runbook's 10)."""
+    return inv.sql("meeting_controllers", limit=limit)
+
+
+def registration(
+    table: pd.DataFrame, *, now: datetime, mc_id: str = "", max_age: timedelta
+) -> Finding:
+    """Step 3 judged: critical when ``mc_id`` (else any row) is missing, not 'active', or
+    its last heartbeat is older than ``max_age``; the table comes back with ``age_s``.
+    """
+    check = "registration"
+    if mc_id and (table.empty or not (table["id"].astype("string") == mc_id).any()):
+        return Finding.make(
+            check,
+            Level.CRITICAL,
+            f"MC {mc_id} has no row in meeting_controllers: it is not registered with the GC",
+            detail="Restart the MC (Option 1) or re-register it (Option 4); check GC health.",
+            rows=table,
+            count=1,
+        )
+    if table.empty:
+        return Finding.make(
+            check,
+            Level.CRITICAL,
+            "meeting_controllers is empty: no MC is registered with the GC",
+            detail="Restart the MC (Option 1) or re-register it (Option 4); check GC health.",
+            count=0,
+        )
+    rows = table[table["id"].astype("string") == mc_id] if mc_id else table
+    rows = rows.assign(age_s=_ages(rows["last_heartbeat"], now))
+    problems = [p for p in (_problem(r, max_age) for r in rows.to_dict("records")) if p]
+    limit = f"{max_age.total_seconds():g}s"
+    if not problems:
+        oldest = rows["age_s"].max()
+        return Finding.make(
+            check,
+            Level.OK,
+            f"{_n(len(rows), 'MC')} active with a heartbeat in the last {limit} "
+            f"(oldest {oldest:.0f}s ago)",
+            rows=rows,
+            count=0,
+        )
+    return Finding.make(
+        check,
+        Level.CRITICAL,
+        f"{_n(len(problems), 'MC')} not healthily registered with the GC: "
+        + "; ".join(problems[:3])
+        + ("; …" if len(problems) > 3 else ""),
+        detail=(
+            f"The runbook's verification wants every MC 'active' with a heartbeat newer "
+            f"than {limit}; the GC stops routing new meetings to the others. Fix the "
+            "heartbeat failures, then restart or re-register the MC."
+        ),
+        rows=rows,
+        count=len(problems),
+    )
+
+
+def _ages(stamps: pd.Series, now: datetime) -> pd.Series:
+    moments = pd.to_datetime(stamps, utc=True)
+    # a heartbeat after ``now`` (the window end, fixed when the run started) is age 0
+    return (_utc(now) - moments).dt.total_seconds().clip(lower=0)
+
+
+def _problem(row: dict[str, Any], max_age: timedelta) -> str:
+    if row["status"] != "active":
+        return f"{row['id']} status is {row['status']!r}"
+    age = row["age_s"]
+    if pd.isna(age):
+        return f"{row['id']} never sent a heartbeat"
+    if age > max_age.total_seconds():
+        return f"{row['id']} last heartbeat {age:.0f}s ago (> {max_age.total_seconds():g}s)"
+    return ""
+
+
+def recent_heartbeats(inv: Investigation, *, max_age: timedelta) -> pd.DataFrame:
+    """The runbook's "Verify recovery" query; empty when the database is not there."""
+    try:
+        return inv.sql("recent_heartbeats", cutoff=inv.until - max_age)
+    except SourceError:
+        return pd.DataFrame(columns=["id", "last_heartbeat", "status"])
+
+
+def remediations(inv: Investigation, *, api_client: ApiClient | None = None) -> list[Action]:
+    """Option 4 (re-register through the admin API) and, on Kubernetes, Option 1.
+
+    Re-registration is forced when the ``registration`` finding is not ok: a stale row
+    with ``mc_gc_registered`` still 1 would otherwise plan "nothing to do".
+    """
+    from mcops.remediate import ReRegisterController, RolloutRestart
+
+    reason = "runbook 004 Scenario 6: GC integration failures"
+    unhealthy = any(
+        f.check == "registration" and f.checked and f.level >= Level.WARNING for f in inv.findings
+    )
+    actions: list[Action] = []
+    admin = inv.admin_api()
+    if admin is not None:
+        actions.append(ReRegisterController(admin, force=unhealthy, reason=reason))
+    deployment = str(inv.params.get("deployment") or "")
+    if str(inv.params.get("platform") or "local") == "kubernetes" and deployment:
+        from mcops.sources.kube import default_api_client
+
+        api = api_client if api_client is not None else default_api_client()
+        namespace = str(inv.params.get("namespace") or "default")
+        actions.append(RolloutRestart(api, namespace, deployment, reason=reason))
+    return actions
+
+
+def _utc(moment: datetime | pd.Timestamp) -> pd.Timestamp:
+    stamp = pd.Timestamp(moment)
+    return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
+
+
+def _n(count: int, noun: str) -> str:
+    return f"{count} {noun}" + ("" if count == 1 else "s")

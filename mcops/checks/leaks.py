@@ -1,0 +1,155 @@
+"""Runbook 000 FM4 "Memory Leak" / Memory Leak Mitigation steps 1–2.
+
+Step 1 ("if growing linearly, likely a leak") is `trends.trend_finding` over the actor
+count and the process memory; step 2 asks which actors could go: the runbook lists
+conversations idle for 7 days, and the server itself lists live actors idle longer
+than its inactivity timeout — actors the cleanup sweep should already have stopped.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from mcops.checks import trends
+from mcops.findings import Finding, Level
+from mcops.thresholds import Thresholds, default_thresholds
+
+if TYPE_CHECKING:
+    from mcops.sources.service import ServiceSource
+
+__all__ = [
+    "actor_count_trend",
+    "idle_limit",
+    "inactivity_tiers",
+    "live_actors",
+    "memory_trend",
+    "stale_actors",
+]
+
+
+def _first_edge(thresholds: Thresholds | None, metric: str, level: Level) -> float | None:
+    """The lower edge of the first band at ``level`` or worse (the line not to cross)."""
+    for band in (thresholds or default_thresholds()).bands(metric):
+        if band.level >= level and band.lower is not None:
+            return band.lower
+    return None
+
+
+def actor_count_trend(frame: pd.DataFrame, *, thresholds: Thresholds | None = None) -> Finding:
+    """Step 1: is ``actor_registry_active_actors`` growing linearly (critical: 10,000+)?"""
+    limit = _first_edge(thresholds, "active_actors", Level.CRITICAL)
+    return trends.trend_finding(
+        "actor_count_trend", _after_empty(trends.series(frame)), what="Active actors", limit=limit
+    )
+
+
+def _after_empty(values: pd.Series) -> pd.Series:
+    """Drop the leading samples of an empty registry (a fresh start).
+
+    Growth is judged relative to the line's start; from zero it is undefined, and a fit
+    through a run of zeros starts below zero, which would read as shrinking.
+    """
+    nonzero = values.to_numpy() > 0
+    if not nonzero.any():
+        return values
+    return values.iloc[int(nonzero.argmax()) :]
+
+
+def memory_trend(frame: pd.DataFrame, *, thresholds: Thresholds | None = None) -> Finding:
+    """FM4 symptom 'memory growing from 200MB to 2GB+': resident memory's trend."""
+    limit = _first_edge(thresholds, "memory_bytes", Level.WARNING)
+    mib = trends.series(frame) / 2**20
+    return trends.trend_finding(
+        "memory_trend",
+        mib,
+        what="Resident memory",
+        unit=" MiB",
+        limit=None if limit is None else limit / 2**20,
+    )
+
+
+def _seconds(value: Any) -> float:
+    try:
+        seconds = float(value) if value is not None else math.nan
+    except (TypeError, ValueError):
+        return math.nan
+    return seconds if seconds > 0 else math.nan
+
+
+def live_actors(service: ServiceSource) -> pd.DataFrame:
+    """``GET /admin/actors``, with the server's ``inactivity_timeout`` (``/admin/config``)."""
+    actors = service.actors()
+    timeout = _seconds(service.config().get("inactivity_timeout"))
+    return actors.assign(inactivity_timeout=timeout)
+
+
+def idle_limit(actors: pd.DataFrame, *, thresholds: Thresholds | None = None) -> float:
+    """Seconds idle after which an actor is stale: the server's inactivity timeout.
+
+    Without one (not in the frame, or the timeout disabled) the runbook's 7 days.
+    """
+    if "inactivity_timeout" in actors and actors["inactivity_timeout"].notna().any():
+        return float(actors["inactivity_timeout"].dropna().iloc[0])
+    return (thresholds or default_thresholds()).windows.stale_conversation.total_seconds()
+
+
+def stale_actors(
+    actors: pd.DataFrame,
+    *,
+    idle_seconds: float | None = None,
+    thresholds: Thresholds | None = None,
+) -> Finding:
+    """Step 2: live actors idle at least ``idle_seconds`` (default: `idle_limit`).
+
+    They hold memory for nothing; when the limit is the inactivity timeout their
+    presence means the cleanup sweep is not running — the leak itself.
+    """
+    if actors.empty:
+        return Finding.make("stale_actors", Level.OK, "No live actors")
+    if idle_seconds is None:
+        idle_seconds = idle_limit(actors, thresholds=thresholds)
+    idle = actors[actors["idle_seconds"].astype("float64") >= idle_seconds]
+    idle = idle.sort_values("idle_seconds", ascending=False, ignore_index=True)
+    if idle.empty:
+        return Finding.make(
+            "stale_actors",
+            Level.OK,
+            f"None of {len(actors)} live actors is idle for {idle_seconds:g}s or more",
+            count=0,
+        )
+    columns = [c for c in ("actor_type", "actor_id", "idle_seconds", "mailbox_depth") if c in idle]
+    return Finding.make(
+        "stale_actors",
+        Level.WARNING,
+        f"{len(idle)} of {len(actors)} live actors idle for {idle_seconds:g}s or more",
+        detail=(
+            "The inactivity sweep should have stopped them: actors are not being cleaned up. "
+            "Stop them (StopStaleActors), restart the server as a stop-gap, and check that "
+            "INACTIVITY_TIMEOUT and the cleanup sweep are in effect."
+        ),
+        rows=idle[columns],
+    )
+
+
+def inactivity_tiers(thresholds: Thresholds | None = None) -> pd.DataFrame:
+    """Step 4's actor TTL guidance: busier conversations keep their actors longer."""
+    inactivity = (thresholds or default_thresholds()).inactivity
+    rows = [
+        {
+            "tier": name,
+            "min_messages_per_hour": tier.min_messages_per_hour,
+            "inactivity_timeout": str(tier.timeout),
+        }
+        for name, tier in inactivity.tiers.items()
+    ]
+    rows.append(
+        {
+            "tier": "cleanup sweep",
+            "min_messages_per_hour": None,
+            "inactivity_timeout": f"every {inactivity.cleanup_interval}",
+        }
+    )
+    return pd.DataFrame(rows)

@@ -1,0 +1,93 @@
+"""``mcops lab up|status|load|inject|clear|down|demo``: the local lab on loopback."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+__all__ = ["register"]
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "lab",
+        help="run the actor server, Prometheus and load locally to reproduce a scenario",
+        description="The local lab: the actor server on SQLite, a real Prometheus when "
+        "installed, and a bounded load generator, all on 127.0.0.1. State lives in --root.",
+    )
+    parser.add_argument("--root", type=Path, default=Path(".lab"), help="lab directory")
+    actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
+    up = actions.add_parser("up", help="start the server (and Prometheus when installed)")
+    up.add_argument("--no-prometheus", action="store_true")
+    up.set_defaults(handler=_up)
+    actions.add_parser("status", help="URLs and notebook parameters").set_defaults(handler=_status)
+    load = actions.add_parser("load", help="drive bounded traffic at the server")
+    load.add_argument("--rate", type=float, default=20, help="requests per second")
+    load.add_argument("--duration", type=float, default=10, help="seconds")
+    load.add_argument("--conversations", type=int, default=20)
+    load.set_defaults(handler=_load)
+    inject = actions.add_parser("inject", help="turn a fault on (see server/README.md)")
+    inject.add_argument("fault")
+    inject.add_argument("--param", action="append", default=[], metavar="NAME=VALUE")
+    inject.set_defaults(handler=_inject)
+    clear = actions.add_parser("clear", help="turn a fault off")
+    clear.add_argument("fault")
+    clear.set_defaults(handler=_clear)
+    down = actions.add_parser("down", help="stop the lab")
+    down.add_argument("--purge", action="store_true", help="also delete its data")
+    down.set_defaults(handler=_down)
+    demo = actions.add_parser("demo", help="reproduce incidents and investigate them")
+    demo.add_argument("--out", type=Path, default=Path("evidence"), help="evidence root")
+    demo.add_argument("--keep", action="store_true", help="leave the lab running afterwards")
+    demo.set_defaults(handler=_demo)
+
+
+def _lab(args: argparse.Namespace) -> Any:
+    from mcops.lab import Lab
+
+    return Lab(args.root)
+
+
+def _up(args: argparse.Namespace) -> int:
+    state = _lab(args).up(with_prometheus=not args.no_prometheus)
+    print(f"server:     {state.server_url} (pid {state.server_pid})")
+    print(f"prometheus: {state.prometheus_url or 'not installed: notebooks scrape /metrics'}")
+    print(f"logs:       {state.log_file}")
+    return 0
+
+
+def _status(args: argparse.Namespace) -> int:
+    lab = _lab(args)
+    print(json.dumps(lab.parameters(), indent=2))
+    return 0
+
+
+def _load(args: argparse.Namespace) -> int:
+    return _lab(args).load(rate=args.rate, duration=args.duration, conversations=args.conversations)
+
+
+def _inject(args: argparse.Namespace) -> int:
+    from mcops.params import parse_assignment
+
+    params = dict(parse_assignment(text) for text in args.param)
+    print(json.dumps(_lab(args).inject(args.fault, params), indent=2))
+    return 0
+
+
+def _clear(args: argparse.Namespace) -> int:
+    print(json.dumps(_lab(args).clear(args.fault), indent=2))
+    return 0
+
+
+def _down(args: argparse.Namespace) -> int:
+    _lab(args).down(purge=args.purge)
+    print("lab stopped" + (" and purged" if args.purge else ""))
+    return 0
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from mcops.demo import run_demo
+
+    return run_demo(_lab(args), out_root=args.out, keep=args.keep)

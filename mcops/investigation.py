@@ -1,0 +1,339 @@
+"""What a scenario notebook needs, built once from its parameters.
+
+    inv = Investigation.start("db_consistency", globals())
+    rows = inv.check("duplicate_epochs", lambda: inv.sql("duplicate_epochs"),
+                     database.duplicate_epochs)
+    inv.conclude("SEV")
+
+Sources are opened lazily from the (resolved) parameters and their state is recorded
+for summary.json. `check` is the one place where a failing source becomes the DESIGN
+contract's "not checked: <why>" finding, so a notebook never dies because the service
+it investigates is down; its frame comes back empty so plots still draw.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from datetime import datetime, timedelta
+from typing import Any
+
+import pandas as pd
+from IPython.display import Markdown, display
+
+from mcops import plots, promql, snapshot
+from mcops.checks import service as service_checks
+from mcops.errors import (
+    RemediationError,
+    SourceAuthError,
+    SourceConfigError,
+    SourceError,
+    SourceUnreachable,
+)
+from mcops.evidence import Recorder
+from mcops.findings import Finding
+from mcops.notebook import parameters_in, setup
+from mcops.redact import redact_url
+from mcops.remediate import Action, ActionReport, AdminApi, run_action
+from mcops.severity import Severity, SeverityContext, assess
+from mcops.sources import logs as log_source
+from mcops.sources import sql
+from mcops.sources.prometheus import PrometheusSource
+from mcops.sources.scrape import metrics_url, sample
+from mcops.sources.service import ServiceSource
+from mcops.sources.timewindow import parse_window, resolve_until
+from mcops.thresholds import Thresholds, default_thresholds, load_thresholds
+
+__all__ = ["Investigation"]
+
+_BARE_METRIC = re.compile(r"^[A-Za-z_:][A-Za-z0-9_:]*$")
+
+
+class Investigation:
+    """Sources, checks and evidence for one scenario run."""
+
+    def __init__(self, recorder: Recorder, *, thresholds: Thresholds | None = None) -> None:
+        self.recorder = recorder
+        self.params: dict[str, Any] = recorder.params
+        self.window: timedelta = parse_window(self.params.get("window") or "1h")
+        self.until: datetime = resolve_until(self.params.get("until") or "")
+        self.since: datetime = self.until - self.window
+        file = self.params.get("thresholds_file") or ""
+        self.thresholds = thresholds or (load_thresholds(file) if file else default_thresholds())
+        self._cache: dict[str, Any] = {}
+
+    @classmethod
+    def start(cls, scenario: str, namespace: Mapping[str, Any]) -> Investigation:
+        """Begin from the notebook's globals (right after the parameters cell)."""
+        return cls(setup(scenario, **parameters_in(namespace)))
+
+    # ---- sources ------------------------------------------------------------------
+    def _given(self, name: str, source: str, fix: str) -> str:
+        value = str(self.params.get(name) or "")
+        if not value:
+            self.recorder.source(source, "not given", f"{name} is empty")
+            raise SourceConfigError(f"{name} is empty", source=source, fix=fix)
+        return value
+
+    def _opened(self, source: str, open_: Callable[[], Any]) -> Any:
+        if source not in self._cache:
+            try:
+                self._cache[source] = open_()
+            except SourceError as err:
+                self.recorder.source(source, "unreachable", str(err))
+                raise
+            self.recorder.source(source, "ok")
+        return self._cache[source]
+
+    @property
+    def database(self) -> Any:
+        url = self._given("database_url", "database", "pass -p database_url=postgresql://...")
+        return self._opened("database", lambda: sql.connect(url))
+
+    def sql(self, name: str, **params: Any) -> pd.DataFrame:
+        """A named runbook query (see `mcops.sources.queries`), read-only.
+
+        A query the database cannot answer (say, pg_stat_activity on SQLite) fails that
+        check only; the database's state changes only when the connection itself fails.
+        """
+        engine = self.database  # "not given" / "unreachable" are recorded there
+        try:
+            return sql.query(engine, name, **params)
+        except (SourceUnreachable, SourceAuthError) as err:
+            self.recorder.source("database", "error", str(err))
+            raise
+
+    @property
+    def service(self) -> ServiceSource:
+        url = self._given("service_url", "service", "pass -p service_url=http://host:8080")
+        token = str(self.params.get("admin_token") or "") or None
+        return self._opened("service", lambda: ServiceSource(url, admin_token=token))
+
+    @property
+    def prometheus(self) -> PrometheusSource:
+        url = self._given(
+            "prometheus_url", "prometheus", "pass -p prometheus_url=..., or leave it empty"
+        )
+        return self._opened("prometheus", lambda: PrometheusSource(url))
+
+    def logs(self) -> pd.DataFrame:
+        """Log lines of the window from ``log_source`` (read once, then cached)."""
+        spec = self._given("log_source", "logs", "pass -p log_source=file:PATH (or docker:, k8s:)")
+        if "log_frame" not in self._cache:
+            try:
+                frame = log_source.read_logs(spec, since=self.since, until=self.until)
+            except SourceError as err:
+                self.recorder.source("logs", "unreachable", str(err))
+                raise
+            malformed = int(frame.attrs.get("malformed", 0))
+            detail = f"{len(frame)} lines" + (f", {malformed} malformed" if malformed else "")
+            self.recorder.source("logs", "ok", detail)
+            self._cache["log_frame"] = frame
+        return self._cache["log_frame"]
+
+    def key_metrics(self) -> pd.DataFrame:
+        """The runbooks' key metrics now: Prometheus if given, else two scrapes of /metrics."""
+        if "snapshot" not in self._cache:
+            if self.params.get("prometheus_url"):
+                frame = snapshot.from_prometheus(self.prometheus, at=self.until)
+            else:
+                url = self._given("service_url", "metrics", "pass -p service_url=...")
+                try:
+                    frame = snapshot.from_scrape(url)
+                except SourceError as err:
+                    self.recorder.source("metrics", "unreachable", str(err))
+                    raise
+                self.recorder.source("metrics", "ok", f"scraped {url}/metrics twice")
+            self._cache["snapshot"] = frame
+        return self._cache["snapshot"]
+
+    def metric_range(
+        self, name: str, *, samples: int = 3, interval: float = 1.0, **params: Any
+    ) -> pd.DataFrame:
+        """A PromQL template (`mcops.promql`) or a bare metric name over the window.
+
+        With ``prometheus_url``: a range query from ``since`` to ``until`` (about 240
+        points, whole seconds apart). Without: the bare metric from ``samples`` scrapes of
+        ``service_url/metrics`` ``interval`` s apart, taken now and shared by every call,
+        so a trend still gets its three points; a template with functions (``rate``,
+        ``histogram_quantile``) needs Prometheus and raises SourceConfigError.
+        """
+        if name in promql.TEMPLATES:
+            text = promql.render(name, **params)
+        elif _BARE_METRIC.match(name) and not params:
+            text = name
+        else:
+            raise SourceConfigError(
+                f"{name!r} is neither a PromQL template nor a metric name",
+                source="prometheus",
+                fix=f"use one of: {', '.join(sorted(promql.TEMPLATES))}, or a metric name",
+            )
+        if self.params.get("prometheus_url"):
+            step = max(1, round(self.window.total_seconds() / 240))  # whole seconds
+            return self.prometheus.query_range(text, start=self.since, end=self.until, step=step)
+        if not _BARE_METRIC.match(text):
+            raise SourceConfigError(
+                f"{name} ({text}) needs Prometheus: a scrape has no history to compute it from",
+                source="prometheus",
+                fix="pass -p prometheus_url=http://prometheus:9090",
+            )
+        frame = self._sampled(samples, interval)
+        return frame[frame["metric"].astype("str") == text].reset_index(drop=True)
+
+    def _sampled(self, samples: int, interval: float) -> pd.DataFrame:
+        key = f"samples:{samples}:{interval}"
+        if key not in self._cache:
+            url = self._given("service_url", "metrics", "pass -p service_url=... or prometheus_url")
+            try:
+                frame = sample(metrics_url(url), samples=samples, interval=interval)
+            except SourceError as err:
+                self.recorder.source("metrics", "unreachable", str(err))
+                raise
+            detail = f"scraped /metrics {samples}x, {interval:g}s apart"
+            self.recorder.source("metrics", "ok", detail)
+            self._cache[key] = frame
+        return self._cache[key]
+
+    def database_for_actions(self) -> str | None:
+        """The database URL remediations write through; None when not given or unreachable.
+
+        Diagnostics hold a read-only engine, so actions get the (driver-normalised) URL.
+        """
+        try:
+            self.database  # noqa: B018 - opening it records the source state
+        except SourceError:
+            return None
+        return sql.normalise_url(self.params["database_url"]).render_as_string(hide_password=False)
+
+    def admin_api(self) -> AdminApi | None:
+        """The server's admin API for remediations; None without service_url or admin_token."""
+        url = str(self.params.get("service_url") or "")
+        token = str(self.params.get("admin_token") or "")
+        if not url or not token:
+            return None
+        if "admin_api" not in self._cache:
+            self._cache["admin_api"] = AdminApi(url, token)
+        return self._cache["admin_api"]
+
+    def probe_health(self) -> pd.DataFrame:
+        """`curl /health` and `/ready`; an unreachable service is itself the finding."""
+        try:
+            service = self.service
+            frame = service.health()
+        except SourceConfigError as err:
+            for check_id in ("health", "readiness"):
+                self.recorder.add(Finding.not_checked(check_id, _why(err)))
+            return pd.DataFrame()
+        except SourceError as err:
+            self.recorder.source("service", "unreachable", str(err))
+            self.recorder.add(service_checks.unreachable(str(err)))
+            self.recorder.add(Finding.not_checked("readiness", "the service is unreachable"))
+            return pd.DataFrame()
+        self.recorder.add(service_checks.health(frame))
+        self.recorder.add(service_checks.readiness(frame))
+        return frame
+
+    # ---- checks and verdicts ---------------------------------------------------------
+    def check(
+        self,
+        check_id: str,
+        fetch: Callable[[], pd.DataFrame],
+        judge: Callable[..., Finding],
+        **judge_options: Any,
+    ) -> pd.DataFrame:
+        """Fetch a frame, judge it, record the finding; the frame comes back for plotting.
+
+        A source that is not given or not reachable records "not checked: <why>" and
+        returns an empty frame.
+        """
+        try:
+            frame = fetch()
+        except SourceError as err:
+            self.recorder.add(Finding.not_checked(check_id, _why(err)))
+            return pd.DataFrame()
+        finding = judge(frame, **judge_options)
+        if finding.check != check_id:
+            finding = Finding(**{**finding.__dict__, "check": check_id})
+        self.recorder.add(finding)
+        return frame
+
+    def remediate(self, action: Action) -> ActionReport | None:
+        """Plan ``action``; apply exactly that plan only when ``apply_remediation`` is True.
+
+        The report (plan, result, backup) is displayed and recorded for summary.json; a
+        refused or failed apply is recorded too, then raised so the run stops there. When
+        the target cannot even be read to make a plan (a source is down), that is
+        recorded as "not planned" and None comes back: nothing was changed.
+        """
+        apply = bool(self.params.get("apply_remediation"))
+        try:
+            report = run_action(action, apply=apply)
+        except SourceError as err:
+            why = f"not planned: {_why(err)}"
+            self.recorder.remediation(
+                {
+                    "action": type(action).__name__,
+                    "mode": "plan",
+                    "changes": 0,
+                    "backup": None,
+                    "error": why,
+                }
+            )
+            display(Markdown(f"**{type(action).__name__}** — {why}"))
+            return None
+        except RemediationError as err:
+            self.recorder.remediation(
+                {
+                    "action": type(action).__name__,
+                    "mode": "apply" if apply else "plan",
+                    "changes": err.changed,
+                    "backup": None,
+                    "error": str(err),
+                }
+            )
+            raise
+        display(report)
+        self.recorder.remediation(report.as_summary())
+        return report
+
+    def record(self, finding: Finding) -> None:
+        self.recorder.add(finding)
+
+    @property
+    def findings(self) -> list[Finding]:
+        return self.recorder.findings
+
+    def conclude(self, scheme: str, **context: Any) -> Severity:
+        """Severity from every finding so far, the overview plot, and the summary."""
+        result = assess(
+            self.recorder.findings,
+            scheme=scheme,  # type: ignore[arg-type]
+            context=SeverityContext(now=self.until, **context),
+            thresholds=self.thresholds,
+        )
+        here = self.recorder.scenario  # "run db_consistency next" is no advice inside it
+        next_scenarios = tuple(name for name in result.next_scenarios if name != here)
+        self.recorder.severity(
+            result.scheme, result.level, result.reason, next_scenarios=next_scenarios
+        )
+        display(plots.findings_overview(self.recorder.findings, title="Findings at a glance"))
+        self.recorder.finish()
+        return result
+
+    def describe_sources(self) -> pd.DataFrame:
+        """Which parameters point where (passwords shown as ***), for the notebook header."""
+        rows = [
+            {"parameter": name, "value": redact_url(str(self.recorder.parameters.get(name, "")))}
+            for name in ("service_url", "prometheus_url", "database_url", "log_source")
+        ]
+        rows.append(
+            {
+                "parameter": "window",
+                "value": f"{self.since:%Y-%m-%d %H:%M} → {self.until:%Y-%m-%d %H:%M} UTC",
+            }
+        )
+        return pd.DataFrame(rows)
+
+
+def _why(err: SourceError) -> str:
+    return f"{err.source}: {err}"

@@ -1,0 +1,168 @@
+"""Scenario parameters: the common set, papermill's value parsing, and type checks.
+
+papermill only logs unknown parameter names and never checks types, so a typo in a
+scheduled job silently runs with defaults. We check every given name against the
+notebook's parameters cell (`papermill.inspect_notebook`) and every value against the
+type of its declared default, before any kernel starts.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, NamedTuple
+
+from mcops.errors import ParameterError
+
+__all__ = [
+    "COMMON_PARAMETERS",
+    "Parameter",
+    "check_parameters",
+    "describe_notebook",
+    "missing_common",
+    "parse_assignment",
+    "parse_value",
+]
+
+
+class Parameter(NamedTuple):
+    """One declared notebook parameter, as `mcops list` shows it."""
+
+    name: str
+    """The variable name in the parameters cell."""
+    type_name: str
+    """``str``, ``int``, ``float``, ``bool``, ``list``, ``dict`` or ``any`` (default None)."""
+    default: str
+    """The default exactly as written in the notebook."""
+    help: str
+    """The comment after the assignment."""
+
+
+#: Every scenario notebook declares these (DESIGN.md "Common parameters"), with these
+#: types; the alert receiver and report sets rely on running any scenario with them.
+COMMON_PARAMETERS: tuple[Parameter, ...] = (
+    Parameter("service_url", "str", '""', "base URL of the service (/health, /metrics)"),
+    Parameter("prometheus_url", "str", '""', "Prometheus base URL; empty: scrape service_url"),
+    Parameter("database_url", "str", '""', "SQLAlchemy URL; env:NAME reads it from the env"),
+    Parameter("log_source", "str", '""', "file:PATH, docker:CONTAINER or k8s:NS/SELECTOR"),
+    Parameter("namespace", "str", '"default"', "Kubernetes namespace"),
+    Parameter("deployment", "str", '""', "Kubernetes deployment name"),
+    Parameter("platform", "str", '"local"', "local or kubernetes"),
+    Parameter("window", "str", '"1h"', "how far back to look, e.g. 15m, 1h, 2d"),
+    Parameter("until", "str", '""', "end of the window, ISO time; empty: now"),
+    Parameter("convo_id", "str", '""', "conversation id to focus on"),
+    Parameter("meeting_id", "str", '""', "meeting id to focus on"),
+    Parameter("mc_id", "str", '""', "meeting controller id to focus on"),
+    Parameter("apply_remediation", "bool", "False", "True: apply remediations (else plan)"),
+)
+
+_TYPES: dict[str, tuple[type, ...]] = {
+    "str": (str,),
+    "int": (int,),
+    "float": (float, int),
+    "bool": (bool,),
+    "list": (list, tuple),
+    "dict": (dict,),
+}
+
+
+def parse_value(text: str) -> Any:
+    """Parse a ``-p`` value exactly as papermill's CLI does (``5`` → int, ``True`` → bool)."""
+    from papermill.cli import _resolve_type  # papermill's own rule, so both CLIs agree
+
+    return _resolve_type(text)
+
+
+def parse_assignment(text: str, *, raw: bool = False) -> tuple[str, Any]:
+    """``"n=5"`` → ``("n", 5)``; with ``raw`` the value stays a string (papermill ``-r``)."""
+    name, sep, value = text.partition("=")
+    name = name.strip()
+    if not sep or not name.isidentifier():
+        raise ParameterError(
+            f"cannot read parameter {text!r} — fix: write NAME=VALUE, e.g. -p window=1h",
+            name=name,
+        )
+    return name, value if raw else parse_value(value)
+
+
+def describe_notebook(path: Path) -> dict[str, Parameter]:
+    """The parameters a notebook declares, with the type its default implies."""
+    import papermill
+
+    declared = papermill.inspect_notebook(str(path))
+    return {
+        name: Parameter(name, _type_name(info), str(info["default"]), str(info.get("help", "")))
+        for name, info in declared.items()
+    }
+
+
+def missing_common(declared: Mapping[str, Parameter]) -> list[str]:
+    """Names of the common parameters a notebook fails to declare."""
+    return [p.name for p in COMMON_PARAMETERS if p.name not in declared]
+
+
+def check_parameters(
+    given: Mapping[str, Any], declared: Mapping[str, Parameter], *, scenario: str
+) -> dict[str, Any]:
+    """Return ``given`` if every name is declared and every value has the declared type.
+
+    ``int`` values for ``float`` parameters are widened; ``env:NAME`` is accepted for
+    any ``str`` parameter (it is resolved in the kernel). Raises ParameterError.
+    """
+    checked: dict[str, Any] = {}
+    for name, value in given.items():
+        spec = declared.get(name)
+        if spec is None:
+            known = ", ".join(sorted(declared)) or "(none)"
+            raise ParameterError(
+                f"scenario {scenario!r} has no parameter {name!r} — fix: use one of: {known} "
+                f"(see `mcops list`)",
+                name=name,
+            )
+        checked[name] = _check_type(spec, value)
+    return checked
+
+
+def _check_type(spec: Parameter, value: Any) -> Any:
+    expected = _TYPES.get(spec.type_name)
+    if expected is None or value is None:
+        return value
+    if spec.type_name != "bool" and isinstance(value, bool):
+        ok = False
+    else:
+        ok = isinstance(value, expected)
+    if not ok:
+        hint = (
+            "True or False"
+            if spec.type_name == "bool"
+            else f"a {spec.type_name} like the default {spec.default}"
+        )
+        raw = " (or -r NAME=VALUE to pass it as text)" if spec.type_name == "str" else ""
+        raise ParameterError(
+            f"parameter {spec.name!r} expects {spec.type_name}, got {type(value).__name__} "
+            f"{value!r} — fix: give {hint}{raw}",
+            name=spec.name,
+        )
+    if spec.type_name == "float":
+        return float(value)
+    return value
+
+
+def _type_name(info: Mapping[str, Any]) -> str:
+    """The declared annotation if any, else the type of the literal default."""
+    annotated = str(info.get("inferred_type_name", "None"))
+    if annotated in _TYPES:
+        return annotated
+    if annotated != "None":
+        return "any"  # Optional[...], unions: do not guess
+    try:
+        default = ast.literal_eval(str(info["default"]))
+    except (ValueError, SyntaxError):
+        return "any"
+    if default is None:
+        return "any"
+    for name, types in _TYPES.items():
+        if type(default) is types[0]:
+            return name
+    return "any"

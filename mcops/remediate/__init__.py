@@ -1,0 +1,83 @@
+"""Guarded remediations: plan (default, read-only), apply exactly the plan, verify,
+audit every step, undo. One module per concept:
+
+- `base` — Plan, ApplyResult, the audited `Remediation` template, `run_action`
+- `audit`, `backup` — the JSONL audit log and the row backups
+- `sql_base` + `sql_actions`, `sql_controllers`, `sql_indexes` — database fixes;
+  `sql_restore` — restore rows from a backup file when the ApplyResult is gone
+- `kube_actions` — Kubernetes actions with server-side dry run
+- `local_actions` (+ `admin_api`) — single host: restart, pool size, admin API calls
+- `cli` — ``mcops remediate ACTION --target KEY=VALUE [--apply]``
+"""
+
+from mcops.remediate.admin_api import AdminApi
+from mcops.remediate.audit import AuditLog, AuditRecord
+from mcops.remediate.base import (
+    Action,
+    ActionRefused,
+    ActionReport,
+    ApplyResult,
+    Plan,
+    Remediation,
+    run_action,
+)
+from mcops.remediate.kube_actions import (
+    DeletePod,
+    PatchResources,
+    RolloutRestart,
+    RolloutUndo,
+    Scale,
+)
+from mcops.remediate.local_actions import (
+    EndMeeting,
+    LocalProcess,
+    ReRegisterController,
+    RestartLocalServer,
+    SetPoolSize,
+    StopStaleActors,
+)
+from mcops.remediate.sql_actions import (
+    ClearLeftMemberUnread,
+    DeleteDuplicateCommits,
+    RecreateConversation,
+    ResetEpoch,
+)
+from mcops.remediate.sql_base import RowChange, SqlRowAction
+from mcops.remediate.sql_controllers import EndStaleMeetings, MarkController
+from mcops.remediate.sql_indexes import AddRunbookIndexes, AddUniqueCommitEpochIndex
+from mcops.remediate.sql_restore import RestoreBackup
+
+__all__ = [
+    "Action",
+    "ActionRefused",
+    "ActionReport",
+    "AddRunbookIndexes",
+    "AddUniqueCommitEpochIndex",
+    "AdminApi",
+    "ApplyResult",
+    "AuditLog",
+    "AuditRecord",
+    "ClearLeftMemberUnread",
+    "DeleteDuplicateCommits",
+    "DeletePod",
+    "EndMeeting",
+    "EndStaleMeetings",
+    "LocalProcess",
+    "MarkController",
+    "PatchResources",
+    "Plan",
+    "ReRegisterController",
+    "RecreateConversation",
+    "Remediation",
+    "ResetEpoch",
+    "RestartLocalServer",
+    "RestoreBackup",
+    "RolloutRestart",
+    "RolloutUndo",
+    "RowChange",
+    "Scale",
+    "SetPoolSize",
+    "SqlRowAction",
+    "StopStaleActors",
+    "run_action",
+]

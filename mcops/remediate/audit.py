@@ -1,0 +1,91 @@
+"""The append-only audit log: one JSON line per guarded step, written even on failure.
+
+Where it goes, first match wins: an explicit path, ``$MCOPS_AUDIT_LOG`` (the runner
+points it into the evidence directory), ``$MCOPS_EVIDENCE_DIR/audit.jsonl``, and
+``./mcops-audit.jsonl`` as a last resort — an action never runs unaudited.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import getpass
+import json
+import os
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from mcops.remediate._jsonable import dumps
+from mcops.remediate._redact import redact_value
+
+__all__ = ["AuditLog", "AuditRecord", "operator", "resolve_audit_path"]
+
+AUDIT_ENV = "MCOPS_AUDIT_LOG"
+EVIDENCE_ENV = "MCOPS_EVIDENCE_DIR"
+
+
+def operator() -> str:
+    """Who is acting: ``$MCOPS_OPERATOR`` (set by chat-ops, CI) or the login name."""
+    return os.environ.get("MCOPS_OPERATOR") or getpass.getuser()
+
+
+def resolve_audit_path(path: str | os.PathLike[str] | None = None) -> Path:
+    """The audit file this process appends to (see the module docstring for the order)."""
+    if path is not None:
+        return Path(path)
+    if os.environ.get(AUDIT_ENV):
+        return Path(os.environ[AUDIT_ENV])
+    if os.environ.get(EVIDENCE_ENV):
+        return Path(os.environ[EVIDENCE_ENV]) / "audit.jsonl"
+    return Path("mcops-audit.jsonl")
+
+
+@dataclass(frozen=True)
+class AuditRecord:
+    """One step of one action. `result` is ``ok``, ``failed`` or ``refused``."""
+
+    action: str
+    target: str
+    mode: str  # "apply" | "undo"
+    result: str
+    plan_hash: str
+    reason: str = ""
+    who: str = field(default_factory=operator)
+    when: str = field(default_factory=lambda: dt.datetime.now(dt.UTC).isoformat())
+    changed: int = 0
+    before: Mapping[str, Any] = field(default_factory=dict)
+    after: Mapping[str, Any] = field(default_factory=dict)
+    backup: str | None = None
+    error: str | None = None
+
+
+class AuditLog:
+    """Appends redacted records to one JSONL file; never rewrites it."""
+
+    def __init__(self, path: str | os.PathLike[str] | None = None) -> None:
+        self._explicit = path
+
+    @property
+    def path(self) -> Path:
+        """Resolved at each write, so a runner may set the environment after construction."""
+        return resolve_audit_path(self._explicit)
+
+    def append(self, record: AuditRecord) -> Path:
+        """Write one line and fsync it: a crash right after must not lose the record."""
+        path = self.path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        line = dumps(redact_value(asdict(record)))
+        with path.open("a", encoding="utf-8") as fh:
+            fh.write(line + "\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+        return path
+
+    def records(self) -> list[dict[str, Any]]:
+        """Every record so far, oldest first (for notebooks and tests)."""
+        path = self.path
+        if not path.exists():
+            return []
+        lines = path.read_text(encoding="utf-8").splitlines()
+        return [json.loads(line) for line in lines if line.strip()]

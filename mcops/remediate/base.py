@@ -1,0 +1,352 @@
+"""The guarded-action contract: plan, apply exactly that plan, verify, audit, undo.
+
+`Remediation` is a template method (as papermill guarantees its output notebook):
+`apply()` and `undo()` always append an audit record — ok, refused or failed — and
+turn unexpected errors into `RemediationError` saying what was and was not changed.
+Subclasses implement `_plan`, `_apply` and `_undo` and never audit themselves.
+
+Idempotence, decided: applying a plan whose changes are already in place (a second
+apply of the same plan) returns a result with status ``nothing_to_do`` and
+``changed == 0``; it is not an error. A plan whose *before* state no longer matches
+raises `StalePlan`. A fresh plan after an apply is empty.
+"""
+
+from __future__ import annotations
+
+import abc
+import datetime as dt
+import html
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Protocol, runtime_checkable
+
+from mcops.errors import ActionRefused, RemediationError, ScopeExceeded, StalePlan
+from mcops.remediate._jsonable import canonical_hash, dumps
+from mcops.remediate._redact import redact_text
+from mcops.remediate.audit import AuditLog, AuditRecord
+
+__all__ = [
+    "Action",
+    "ActionRefused",
+    "ActionReport",
+    "ApplyResult",
+    "Plan",
+    "Remediation",
+    "require_id",
+    "run_action",
+]
+
+_SHOWN_ROWS = 50  # rows shown in a notebook / kept in an audit summary
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def require_id(name: str, value: object) -> str:
+    """An explicit identifier: no empty strings, no ``*`` or SQL wildcards."""
+    if not isinstance(value, str) or not value.strip():
+        raise ScopeExceeded(f"{name} must be an explicit, non-empty id (got {value!r})")
+    if any(ch in value for ch in "*%?") or value.strip() in {"all", "ALL"}:
+        raise ScopeExceeded(
+            f"{name}={value!r} looks like a wildcard; name one object explicitly "
+            "(bulk actions take all=True and are bounded by max_rows)"
+        )
+    return value
+
+
+def _table_html(rows: Sequence[Mapping[str, Any]]) -> str:
+    if not rows:
+        return "<p><i>no changes</i></p>"
+    cols: list[str] = []
+    for row in rows[:_SHOWN_ROWS]:
+        cols.extend(c for c in row if c not in cols)
+    head = "".join(f"<th>{html.escape(c)}</th>" for c in cols)
+    body = "".join(
+        "<tr>"
+        + "".join(f"<td>{html.escape(dumps(row.get(c)).strip(chr(34)))}</td>" for c in cols)
+        + "</tr>"
+        for row in rows[:_SHOWN_ROWS]
+    )
+    more = f"<p>… and {len(rows) - _SHOWN_ROWS} more</p>" if len(rows) > _SHOWN_ROWS else ""
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>{more}"
+
+
+@dataclass(frozen=True, eq=False)
+class Plan:
+    """What an action would change, and the fingerprint of the state it was made from."""
+
+    action: str
+    """Snake-case action name, e.g. ``reset_epoch``."""
+    target: str
+    """Where it acts, redacted (database URL + scope, namespace/deployment, server URL)."""
+    changes: tuple[Mapping[str, Any], ...]
+    """One mapping per row / object path / process that would change (shown to people)."""
+    fingerprint: str
+    """Hash of the before-state; apply re-checks it inside its transaction."""
+    summary: str
+    reversible: bool = True
+    notes: tuple[str, ...] = ()
+    refusal: str | None = None
+    """Set when the plan must not be applied (e.g. duplicates block a unique index)."""
+    state: Mapping[str, Any] = field(default_factory=dict, repr=False)
+    """Action-private data needed to apply exactly this plan (rows, patch, uid)."""
+    created_at: dt.datetime = field(default_factory=_now)
+
+    @property
+    def empty(self) -> bool:
+        """Nothing to do: the target is already in the desired state."""
+        return not self.changes
+
+    @property
+    def plan_hash(self) -> str:
+        """Identifies this exact plan in the audit log."""
+        return canonical_hash([self.action, self.target, list(self.changes), self.fingerprint])[:16]
+
+    def __str__(self) -> str:
+        lines = [f"PLAN {self.action} on {self.target}: {self.summary} [{self.plan_hash}]"]
+        lines += [f"  {dumps(c)}" for c in self.changes[:_SHOWN_ROWS]]
+        if len(self.changes) > _SHOWN_ROWS:
+            lines.append(f"  … and {len(self.changes) - _SHOWN_ROWS} more")
+        lines += [f"  note: {n}" for n in self.notes]
+        if self.refusal:
+            lines.append(f"  REFUSED: {self.refusal}")
+        return "\n".join(lines)
+
+    def _repr_html_(self) -> str:
+        notes = "".join(f"<li>{html.escape(n)}</li>" for n in self.notes)
+        refusal = (
+            f"<p style='color:#b00'><b>Refused:</b> {html.escape(self.refusal)}</p>"
+            if self.refusal
+            else ""
+        )
+        return (
+            f"<div class='mcops-plan'><p><b>Plan</b> <code>{html.escape(self.action)}</code> on "
+            f"<code>{html.escape(self.target)}</code> — {html.escape(self.summary)} "
+            f"<small>(plan {self.plan_hash}, nothing changed yet)</small></p>"
+            f"{_table_html(self.changes)}{refusal}"
+            f"{f'<ul>{notes}</ul>' if notes else ''}</div>"
+        )
+
+
+@dataclass(frozen=True, eq=False)
+class ApplyResult:
+    """What an apply (or undo) did; pass it to `undo()` to restore the before-state."""
+
+    plan: Plan
+    status: str
+    """``applied``, ``nothing_to_do`` or ``undone``."""
+    changed: int
+    before: tuple[Mapping[str, Any], ...] = ()
+    after: tuple[Mapping[str, Any], ...] = ()
+    backup: str | None = None
+    """Path of the JSON backup file, when rows were copied."""
+    message: str = ""
+    undo_state: Mapping[str, Any] = field(default_factory=dict, repr=False)
+
+    def __str__(self) -> str:
+        where = f" backup={self.backup}" if self.backup else ""
+        return (
+            f"{self.status.upper()} {self.plan.action} on {self.plan.target}: "
+            f"{self.changed} changed.{where} {self.message}".rstrip()
+        )
+
+    def _repr_html_(self) -> str:
+        colour = "#070" if self.status != "nothing_to_do" else "#555"
+        backup = f"<p>Backup: <code>{html.escape(self.backup)}</code></p>" if self.backup else ""
+        return (
+            f"<div class='mcops-result'><p style='color:{colour}'><b>{self.status}</b> "
+            f"<code>{html.escape(self.plan.action)}</code> on "
+            f"<code>{html.escape(self.plan.target)}</code>: {self.changed} changed. "
+            f"{html.escape(self.message)}</p>{backup}<p>Before:</p>{_table_html(self.before)}"
+            f"<p>After:</p>{_table_html(self.after)}</div>"
+        )
+
+
+@runtime_checkable
+class Action(Protocol):
+    """Anything `run_action` can drive: a named target with plan/apply/undo."""
+
+    name: ClassVar[str]
+
+    @property
+    def target(self) -> str: ...
+
+    def plan(self) -> Plan: ...
+
+    def apply(self, plan: Plan) -> ApplyResult: ...
+
+    def undo(self, result: ApplyResult) -> ApplyResult: ...
+
+
+def _summary(rows: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    return {"count": len(rows), "rows": list(rows[:20])}
+
+
+class Remediation(abc.ABC):
+    """Base of every action: the audited template around `_plan`/`_apply`/`_undo`."""
+
+    name: ClassVar[str]
+    not_changed_on_failure: ClassVar[str] = "nothing was changed (the transaction rolled back)"
+
+    def __init__(self, *, reason: str = "", audit: AuditLog | None = None) -> None:
+        self.reason = reason
+        self.audit = audit if audit is not None else AuditLog()
+
+    @property
+    @abc.abstractmethod
+    def target(self) -> str:
+        """Redacted description of exactly what this action touches."""
+
+    @abc.abstractmethod
+    def _plan(self) -> Plan: ...
+
+    @abc.abstractmethod
+    def _apply(self, plan: Plan) -> ApplyResult: ...
+
+    @abc.abstractmethod
+    def _undo(self, result: ApplyResult) -> ApplyResult: ...
+
+    def plan(self) -> Plan:
+        """Read-only: what would change. Never writes, never audits."""
+        return self._plan()
+
+    def apply(self, plan: Plan) -> ApplyResult:
+        """Apply exactly `plan` (refusing a stale or foreign one); always audited."""
+
+        def run() -> ApplyResult:
+            if plan.action != self.name or plan.target != self.target:
+                raise StalePlan(
+                    f"plan was made for {plan.action} on {plan.target}, not {self.name} on "
+                    f"{self.target}; make a plan with this action and apply that",
+                    action=self.name,
+                )
+            if plan.refusal:
+                raise ActionRefused(f"{self.name} refused: {plan.refusal}", action=self.name)
+            return self._apply(plan)
+
+        return self._audited("apply", plan, run)
+
+    def undo(self, result: ApplyResult) -> ApplyResult:
+        """Restore the before-state captured by `result`; always audited."""
+
+        def run() -> ApplyResult:
+            if result.plan.action != self.name or result.plan.target != self.target:
+                raise StalePlan(
+                    f"result belongs to {result.plan.action} on {result.plan.target}",
+                    action=self.name,
+                )
+            if result.status == "nothing_to_do":
+                return ApplyResult(
+                    plan=result.plan,
+                    status="nothing_to_do",
+                    changed=0,
+                    message="the apply changed nothing, so there is nothing to undo",
+                )
+            if not result.plan.reversible:
+                raise ActionRefused(
+                    f"{self.name} is not reversible: "
+                    + "; ".join(result.plan.notes or ("no before-state can be restored",)),
+                    action=self.name,
+                )
+            return self._undo(result)
+
+        return self._audited("undo", result.plan, run)
+
+    def _audited(self, mode: str, plan: Plan, run: Callable[[], ApplyResult]) -> ApplyResult:
+        base = {
+            "action": self.name,
+            "target": self.target,
+            "mode": mode,
+            "plan_hash": plan.plan_hash,
+            "reason": self.reason,
+        }
+        try:
+            result = run()
+        except RemediationError as err:
+            refused = isinstance(err, StalePlan | ScopeExceeded | ActionRefused)
+            self.audit.append(
+                AuditRecord(
+                    **base,
+                    result="refused" if refused else "failed",
+                    changed=err.changed,
+                    before=_summary(plan.changes),
+                    error=redact_text(str(err)),
+                )
+            )
+            raise
+        except Exception as err:
+            wrapped = RemediationError(
+                f"{self.name} {mode} failed on {self.target}: {type(err).__name__}: "
+                f"{redact_text(str(err))}. {self.not_changed_on_failure[0].upper()}"
+                f"{self.not_changed_on_failure[1:]}; evidence is in the audit log.",
+                action=self.name,
+                changed=0,
+            )
+            self.audit.append(
+                AuditRecord(
+                    **base,
+                    result="failed",
+                    changed=0,
+                    before=_summary(plan.changes),
+                    error=str(wrapped),
+                )
+            )
+            raise wrapped from err
+        self.audit.append(
+            AuditRecord(
+                **base,
+                result="ok",
+                changed=result.changed,
+                before=_summary(result.before),
+                after=_summary(result.after),
+                backup=result.backup,
+                error=None,
+            )
+        )
+        return result
+
+
+@dataclass(frozen=True, eq=False)
+class ActionReport:
+    """What a notebook shows for one action: the plan, and the result when applied."""
+
+    plan: Plan
+    result: ApplyResult | None
+    mode: str
+    """``plan`` (default, nothing changed) or ``apply``."""
+
+    def as_summary(self) -> dict[str, Any]:
+        """The entry for summary.json's ``remediations`` list."""
+        return {
+            "action": self.plan.action,
+            "mode": self.mode,
+            "changes": len(self.plan.changes) if self.result is None else self.result.changed,
+            "backup": None if self.result is None else self.result.backup,
+        }
+
+    def __str__(self) -> str:
+        return str(self.plan) + ("" if self.result is None else "\n" + str(self.result))
+
+    def _repr_html_(self) -> str:
+        if self.result is not None:
+            tail = self.result._repr_html_()
+        elif self.mode == "apply":
+            tail = "<p><i>Nothing to apply: the plan is empty, nothing was changed.</i></p>"
+        else:
+            tail = "<p><i>Plan only: set <code>apply_remediation=True</code> to apply it.</i></p>"
+        return self.plan._repr_html_() + tail
+
+
+def run_action(action: Action, *, apply: bool) -> ActionReport:
+    """Plan, and only when `apply` is true, apply that exact plan (notebook helper).
+
+    With `apply` and an empty plan nothing runs, but the mode stays "apply" so the
+    evidence says apply was asked for and there was nothing to do.
+    """
+    plan = action.plan()
+    if not apply:
+        return ActionReport(plan=plan, result=None, mode="plan")
+    if plan.empty:
+        return ActionReport(plan=plan, result=None, mode="apply")
+    return ActionReport(plan=plan, result=action.apply(plan), mode="apply")

@@ -1,0 +1,197 @@
+"""``mcops remediate ACTION --target KEY=VALUE ... [--apply]``: plan (default) or apply.
+
+Registered by the top-level CLI through `add_subcommand` (alias `register`). Process
+actions (restart_local_server, set_pool_size) need a process handle and are driven from
+the lab or a notebook, not from here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import re
+import sys
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from mcops.errors import ParameterError
+from mcops.remediate.audit import AuditLog
+from mcops.remediate.base import Action, run_action
+
+__all__ = ["ACTIONS", "add_subcommand", "build_action", "register"]
+
+_DURATION = re.compile(r"^(\d+(?:\.\d+)?)([smhd])$")
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def _duration(text: str) -> dt.timedelta:
+    match = _DURATION.match(text)
+    if not match:
+        raise ParameterError(f"older_than={text!r} is not a duration like 30m, 1h, 2d")
+    return dt.timedelta(seconds=float(match[1]) * _UNITS[match[2]])
+
+
+def _bool(text: str) -> bool:
+    if text.lower() in {"1", "true", "yes"}:
+        return True
+    if text.lower() in {"0", "false", "no"}:
+        return False
+    raise ParameterError(f"expected true/false, got {text!r}")
+
+
+#: How a --target value is typed, by key (everything else stays a string).
+_CONVERT: Mapping[str, Callable[[str], Any]] = {
+    "replicas": int,
+    "to_revision": int,
+    "max_rows": int,
+    "max_replica_change": int,
+    "max_actors": int,
+    "idle_seconds": float,
+    "all": _bool,
+    "force": _bool,
+    "older_than": _duration,
+}
+
+
+def _targets(pairs: list[str]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise ParameterError(f"--target {pair!r} must be KEY=VALUE (e.g. convo_id=c1)")
+        if "." in key:  # limits.memory=2Gi → {"limits": {"memory": "2Gi"}}
+            outer, inner = key.split(".", 1)
+            out.setdefault(outer, {})[inner] = value
+        else:
+            out[key] = _CONVERT.get(key, str)(value)
+    return out
+
+
+def _need(value: str | None, flag: str, action: str) -> str:
+    from mcops.secrets import resolve
+
+    if not value:
+        raise ParameterError(f"{action} needs {flag}", name=flag)
+    return str(resolve(value, name=flag))
+
+
+def _db(args: argparse.Namespace) -> str:
+    return _need(args.database_url, "--database-url", args.action)
+
+
+def _kube(args: argparse.Namespace) -> Any:
+    from kubernetes import client, config
+
+    if args.kube_host:
+        return client.ApiClient(client.Configuration(host=args.kube_host))
+    return config.new_client_from_config(context=args.kube_context)
+
+
+def _admin(args: argparse.Namespace) -> Any:
+    from mcops.remediate.admin_api import AdminApi
+
+    url = _need(args.service_url, "--service-url", args.action)
+    return AdminApi(url, _need(args.admin_token, "--admin-token", args.action))
+
+
+def _sql(cls_path: str) -> Callable[[argparse.Namespace, dict[str, Any]], Action]:
+    def build(args: argparse.Namespace, target: dict[str, Any]) -> Action:
+        cls = _load(cls_path)
+        extra = {"backup_dir": args.backup_dir} if args.backup_dir else {}
+        return cls(_db(args), **target, **extra, reason=args.reason, audit=AuditLog(args.audit_log))
+
+    return build
+
+
+def _plain(cls_path: str, client: Callable[[argparse.Namespace], Any]) -> Callable[..., Action]:
+    def build(args: argparse.Namespace, target: dict[str, Any]) -> Action:
+        cls = _load(cls_path)
+        return cls(client(args), **target, reason=args.reason, audit=AuditLog(args.audit_log))
+
+    return build
+
+
+def _load(path: str) -> Any:
+    import importlib
+
+    module, name = path.rsplit(":", 1)
+    return getattr(importlib.import_module(module), name)
+
+
+_R = "mcops.remediate."
+ACTIONS: Mapping[str, Callable[[argparse.Namespace, dict[str, Any]], Action]] = {
+    "recreate_conversation": _sql(_R + "sql_actions:RecreateConversation"),
+    "reset_epoch": _sql(_R + "sql_actions:ResetEpoch"),
+    "delete_duplicate_commits": _sql(_R + "sql_actions:DeleteDuplicateCommits"),
+    "clear_left_member_unread": _sql(_R + "sql_actions:ClearLeftMemberUnread"),
+    "mark_controller": _sql(_R + "sql_controllers:MarkController"),
+    "end_stale_meetings": _sql(_R + "sql_controllers:EndStaleMeetings"),
+    "restore_backup": _sql(_R + "sql_restore:RestoreBackup"),
+    "add_runbook_indexes": _plain(_R + "sql_indexes:AddRunbookIndexes", _db),
+    "add_unique_commit_epoch_index": _plain(_R + "sql_indexes:AddUniqueCommitEpochIndex", _db),
+    "scale": _plain(_R + "kube_actions:Scale", _kube),
+    "rollout_restart": _plain(_R + "kube_actions:RolloutRestart", _kube),
+    "rollout_undo": _plain(_R + "kube_actions:RolloutUndo", _kube),
+    "patch_resources": _plain(_R + "kube_actions:PatchResources", _kube),
+    "delete_pod": _plain(_R + "kube_actions:DeletePod", _kube),
+    "end_meeting": _plain(_R + "local_actions:EndMeeting", _admin),
+    "reregister_controller": _plain(_R + "local_actions:ReRegisterController", _admin),
+    "stop_stale_actors": _plain(_R + "local_actions:StopStaleActors", _admin),
+}
+
+
+def build_action(args: argparse.Namespace) -> Action:
+    """The action named by `args.action`, built from `--target` and the source flags."""
+    target = _targets(args.target)
+    try:
+        return ACTIONS[args.action](args, target)
+    except TypeError as err:  # an unknown or missing --target key
+        raise ParameterError(f"{args.action}: {err}; see `mcops remediate --help`") from err
+
+
+def _handle(args: argparse.Namespace) -> int:
+    action = build_action(args)
+    report = run_action(action, apply=args.apply)
+    print(report)
+    if report.result is None and not report.plan.empty:
+        print("plan only: nothing was changed (add --apply to apply exactly this plan)")
+    sys.stdout.flush()
+    return 0
+
+
+def add_subcommand(subparsers: argparse._SubParsersAction) -> None:
+    """Register ``mcops remediate`` on the top-level CLI."""
+    parser = subparsers.add_parser(
+        "remediate",
+        help="plan (default) or apply one guarded remediation",
+        description="Plan a remediation and show exactly what would change; with --apply, "
+        "apply exactly that plan, back up what it overwrites, verify, and audit it. "
+        "Examples: `mcops remediate reset_epoch --target convo_id=c1 --database-url "
+        "env:DATABASE_URL`; `mcops remediate scale --target namespace=dark-tower "
+        "--target deployment=meeting-controller --target replicas=5 --apply`.",
+    )
+    parser.add_argument(
+        "action", choices=sorted(ACTIONS), metavar="ACTION", help=", ".join(sorted(ACTIONS))
+    )
+    parser.add_argument(
+        "--target",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="scope and options: convo_id=c1, all=true, mc_id=..., "
+        "older_than=1h, namespace=..., deployment=..., replicas=5, "
+        "limits.memory=2Gi, meeting_id=..., idle_seconds=3600, max_rows=...",
+    )
+    parser.add_argument("--apply", action="store_true", help="apply the plan (default: plan only)")
+    parser.add_argument("--reason", default="", help="why (goes into the audit record)")
+    parser.add_argument("--database-url", help="SQLAlchemy URL or env:NAME")
+    parser.add_argument("--service-url", help="server base URL for admin-API actions")
+    parser.add_argument("--admin-token", help="admin bearer token, best as env:NAME")
+    parser.add_argument("--kube-context", help="kubeconfig context (default: current)")
+    parser.add_argument("--kube-host", help="API server URL without kubeconfig (tests, proxies)")
+    parser.add_argument("--audit-log", help="audit JSONL path (default $MCOPS_AUDIT_LOG)")
+    parser.add_argument("--backup-dir", help="backup directory (default $MCOPS_EVIDENCE_DIR)")
+    parser.set_defaults(handler=_handle)
+
+
+register = add_subcommand

@@ -1,0 +1,508 @@
+"""Runbook 004's Kubernetes actions through the real `kubernetes` client.
+
+Every plan is a server-side dry run (``dryRun=All``) of the exact request apply will
+send, shown as a diff of spec paths; the plan keeps the object's resourceVersion and
+apply refuses when it moved (re-checked by reading, then enforced by the API server
+through the resourceVersion in the patch). Undo re-applies the captured previous spec.
+"""
+
+from __future__ import annotations
+
+import abc
+import copy
+import datetime as dt
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from kubernetes import client as k8s
+from kubernetes.client.exceptions import ApiException
+
+from mcops.errors import RemediationError, ScopeExceeded, StalePlan, VerificationFailed
+from mcops.remediate._kube_diff import contains, diff
+from mcops.remediate.audit import AuditLog
+from mcops.remediate.base import ApplyResult, Plan, Remediation, require_id
+
+__all__ = [
+    "DeletePod",
+    "DeploymentAction",
+    "PatchResources",
+    "RolloutRestart",
+    "RolloutUndo",
+    "Scale",
+]
+
+RESTARTED_AT = "kubectl.kubernetes.io/restartedAt"
+REVISION = "deployment.kubernetes.io/revision"
+DRY_RUN = "All"
+
+
+def _utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class _Kube:
+    """The two API groups we use, over one injectable ApiClient."""
+
+    def __init__(self, api_client: k8s.ApiClient) -> None:
+        self.api = api_client
+        self.apps = k8s.AppsV1Api(api_client)
+        self.core = k8s.CoreV1Api(api_client)
+
+    def plain(self, obj: Any) -> dict[str, Any]:
+        return dict(self.api.sanitize_for_serialization(obj))
+
+
+def _stale_on_conflict(err: ApiException, what: str, action: str) -> RemediationError:
+    if err.status in (409, 422):
+        return StalePlan(
+            f"{action}: the API server refused the write because {what} changed since the "
+            f"plan ({err.status} {err.reason}); nothing was changed — make a new plan",
+            action=action,
+        )
+    return RemediationError(
+        f"{action}: the API server answered {err.status} {err.reason} for {what}; nothing was "
+        "changed",
+        action=action,
+    )
+
+
+class DeploymentAction(Remediation):
+    """Template: one patch to one Deployment, dry-run planned, resourceVersion guarded."""
+
+    not_changed_on_failure = "the Deployment was not patched"
+
+    def __init__(
+        self,
+        api_client: k8s.ApiClient,
+        namespace: str,
+        deployment: str,
+        *,
+        reason: str = "",
+        audit: AuditLog | None = None,
+    ) -> None:
+        super().__init__(reason=reason, audit=audit)
+        self.kube = _Kube(api_client)
+        self.namespace = require_id("namespace", namespace)
+        self.deployment = require_id("deployment", deployment)
+
+    @property
+    def target(self) -> str:
+        return f"kubernetes {self.namespace}/deployment/{self.deployment}"
+
+    @abc.abstractmethod
+    def _change(self, current: Mapping[str, Any]) -> tuple[Any, dict[str, Any], tuple[str, ...]]:
+        """(patch body to send, partial object the result must contain, notes)."""
+
+    def _restore(self, previous: Mapping[str, Any]) -> Any:
+        """Patch body that puts the previous spec back (default: the whole pod template)."""
+        return [{"op": "replace", "path": "/spec/template", "value": previous["template"]}]
+
+    def _read(self) -> dict[str, Any]:
+        try:
+            obj = self.kube.apps.read_namespaced_deployment(self.deployment, self.namespace)
+        except ApiException as err:
+            if err.status == 404:
+                raise ScopeExceeded(
+                    f"deployment {self.namespace}/{self.deployment} not found; check the "
+                    "namespace and name (kubectl get deploy -n NAMESPACE)",
+                    action=self.name,
+                ) from err
+            raise
+        return self.kube.plain(obj)
+
+    def _patch(self, body: Any, *, dry_run: bool) -> dict[str, Any]:
+        obj = self.kube.apps.patch_namespaced_deployment(
+            self.deployment, self.namespace, body, dry_run=DRY_RUN if dry_run else None
+        )
+        return self.kube.plain(obj)
+
+    @staticmethod
+    def _guarded(body: Any, resource_version: str) -> Any:
+        """The body plus a resourceVersion precondition the API server enforces."""
+        if isinstance(body, list):
+            test = {"op": "test", "path": "/metadata/resourceVersion", "value": resource_version}
+            return [test, *body]
+        guarded = copy.deepcopy(dict(body))
+        guarded.setdefault("metadata", {})["resourceVersion"] = resource_version
+        return guarded
+
+    def _plan(self) -> Plan:
+        current = self._read()
+        rv = current["metadata"].get("resourceVersion", "")
+        body, desired, notes = self._change(current)
+        previous = {
+            "replicas": current["spec"].get("replicas"),
+            "template": current["spec"]["template"],
+            "revision": current["metadata"].get("annotations", {}).get(REVISION),
+        }
+        if contains(current, desired):
+            changes: tuple[dict[str, Any], ...] = ()
+        else:
+            dry = self._patch(body, dry_run=True)
+            changes = tuple(diff(current, dry))
+        return Plan(
+            action=self.name,
+            target=self.target,
+            changes=changes,
+            fingerprint=f"resourceVersion={rv}",
+            summary=(
+                f"{len(changes)} field(s) change (server-side dry run)"
+                if changes
+                else "nothing to do: already in the desired state"
+            ),
+            notes=notes,
+            state={"body": body, "desired": desired, "rv": rv, "previous": previous},
+        )
+
+    def _apply(self, plan: Plan) -> ApplyResult:
+        current = self._read()
+        desired = plan.state["desired"]
+        if contains(current, desired):
+            return ApplyResult(
+                plan=plan,
+                status="nothing_to_do",
+                changed=0,
+                message="the Deployment already has this change",
+            )
+        rv = current["metadata"].get("resourceVersion", "")
+        if rv != plan.state["rv"]:
+            raise StalePlan(
+                f"{self.name}: {self.target} changed since the plan (resourceVersion "
+                f"{plan.state['rv']} → {rv}); nothing was changed — make a new plan",
+                action=self.name,
+            )
+        try:
+            self._patch(self._guarded(plan.state["body"], rv), dry_run=False)
+        except ApiException as err:
+            raise _stale_on_conflict(err, self.target, self.name) from err
+        after = self._read()
+        if not contains(after, desired):
+            raise VerificationFailed(
+                f"{self.name}: {self.target} was patched but does not show the change "
+                f"(admission webhook or controller reverted it?); CHANGED: the patch was sent. "
+                "Inspect with kubectl and undo() if needed",
+                action=self.name,
+                changed=1,
+            )
+        return ApplyResult(
+            plan=plan,
+            status="applied",
+            changed=1,
+            before=plan.changes,
+            after=({"resourceVersion": after["metadata"].get("resourceVersion")},),
+            undo_state={"previous": plan.state["previous"], "desired": desired},
+        )
+
+    def _undo(self, result: ApplyResult) -> ApplyResult:
+        current = self._read()
+        if not contains(current, result.undo_state["desired"]):
+            raise StalePlan(
+                f"{self.name} undo: {self.target} changed after the apply; nothing was "
+                "restored — inspect it and act by hand",
+                action=self.name,
+            )
+        rv = current["metadata"].get("resourceVersion", "")
+        body = self._restore(result.undo_state["previous"])
+        try:
+            restored = self._patch(self._guarded(body, rv), dry_run=False)
+        except ApiException as err:
+            raise _stale_on_conflict(err, self.target, self.name) from err
+        return ApplyResult(
+            plan=result.plan,
+            status="undone",
+            changed=1,
+            before=tuple(diff(current, restored)),
+            message="previous spec re-applied",
+        )
+
+
+class Scale(DeploymentAction):
+    """kubectl scale --replicas=N, bounded by max_replica_change (Scenarios 1, 5, 7)."""
+
+    name = "scale"
+
+    def __init__(
+        self,
+        api_client: k8s.ApiClient,
+        namespace: str,
+        deployment: str,
+        *,
+        replicas: int,
+        max_replica_change: int = 5,
+        reason: str = "",
+        audit: AuditLog | None = None,
+    ) -> None:
+        super().__init__(api_client, namespace, deployment, reason=reason, audit=audit)
+        if replicas < 0:
+            raise ScopeExceeded(f"replicas must be >= 0, got {replicas}")
+        self.replicas = replicas
+        self.max_replica_change = max_replica_change
+
+    def _change(self, current: Mapping[str, Any]) -> tuple[Any, dict[str, Any], tuple[str, ...]]:
+        now = int(current["spec"].get("replicas") or 0)
+        if abs(self.replicas - now) > self.max_replica_change:
+            raise ScopeExceeded(
+                f"scaling {self.target} from {now} to {self.replicas} changes more than "
+                f"max_replica_change={self.max_replica_change}; scale in smaller steps",
+                action=self.name,
+            )
+        patch = {"spec": {"replicas": self.replicas}}
+        return patch, patch, (f"replicas {now} → {self.replicas}",)
+
+    def _restore(self, previous: Mapping[str, Any]) -> Any:
+        return {"spec": {"replicas": previous["replicas"]}}
+
+
+class RolloutRestart(DeploymentAction):
+    """kubectl rollout restart: stamp the pod template's restartedAt annotation."""
+
+    name = "rollout_restart"
+
+    def __init__(
+        self,
+        api_client: k8s.ApiClient,
+        namespace: str,
+        deployment: str,
+        *,
+        clock: Callable[[], dt.datetime] = _utcnow,
+        reason: str = "",
+        audit: AuditLog | None = None,
+    ) -> None:
+        super().__init__(api_client, namespace, deployment, reason=reason, audit=audit)
+        self.clock = clock
+
+    def _change(self, current: Mapping[str, Any]) -> tuple[Any, dict[str, Any], tuple[str, ...]]:
+        stamp = self.clock().strftime("%Y-%m-%dT%H:%M:%SZ")
+        patch = {"spec": {"template": {"metadata": {"annotations": {RESTARTED_AT: stamp}}}}}
+        return (
+            patch,
+            patch,
+            (
+                "every pod is replaced by a rolling update",
+                "undo restores the previous pod template (another rollout)",
+            ),
+        )
+
+
+class RolloutUndo(DeploymentAction):
+    """kubectl rollout undo: copy a previous ReplicaSet's pod template into the Deployment."""
+
+    name = "rollout_undo"
+
+    def __init__(
+        self,
+        api_client: k8s.ApiClient,
+        namespace: str,
+        deployment: str,
+        *,
+        to_revision: int | None = None,
+        reason: str = "",
+        audit: AuditLog | None = None,
+    ) -> None:
+        super().__init__(api_client, namespace, deployment, reason=reason, audit=audit)
+        self.to_revision = to_revision
+
+    def _revisions(self, current: Mapping[str, Any]) -> dict[int, dict[str, Any]]:
+        selector = current["spec"].get("selector", {}).get("matchLabels", {})
+        listing = self.kube.apps.list_namespaced_replica_set(
+            self.namespace, label_selector=",".join(f"{k}={v}" for k, v in selector.items())
+        )
+        uid = current["metadata"].get("uid")
+        out: dict[int, dict[str, Any]] = {}
+        for item in listing.items:
+            rs = self.kube.plain(item)
+            owners = rs["metadata"].get("ownerReferences", [])
+            # like kubectl: only ReplicaSets this Deployment controls
+            if not any(
+                o.get("kind") == "Deployment"
+                and (o.get("uid") == uid or uid is None)
+                and o.get("name") == self.deployment
+                for o in owners
+            ):
+                continue
+            rev = rs["metadata"].get("annotations", {}).get(REVISION)
+            if rev is not None:
+                out[int(rev)] = rs
+        return out
+
+    def _change(self, current: Mapping[str, Any]) -> tuple[Any, dict[str, Any], tuple[str, ...]]:
+        revisions = self._revisions(current)
+        annotations = current["metadata"].get("annotations", {})
+        now = int(annotations.get(REVISION, max(revisions, default=0)))
+        if self.to_revision is not None:
+            wanted = self.to_revision
+        else:
+            older = [r for r in revisions if r < now]
+            if not older:
+                raise ScopeExceeded(
+                    f"{self.target} has no revision before {now} to roll back to "
+                    f"(revisions: {sorted(revisions)})",
+                    action=self.name,
+                )
+            wanted = max(older)
+        if wanted not in revisions:
+            raise ScopeExceeded(
+                f"revision {wanted} of {self.target} not found (revisions: {sorted(revisions)})",
+                action=self.name,
+            )
+        template = copy.deepcopy(revisions[wanted]["spec"]["template"])
+        template.get("metadata", {}).get("labels", {}).pop("pod-template-hash", None)
+        body = [{"op": "replace", "path": "/spec/template", "value": template}]
+        return (
+            body,
+            {"spec": {"template": template}},
+            (f"roll back from revision {now} to revision {wanted}",),
+        )
+
+
+class PatchResources(DeploymentAction):
+    """Raise one container's limits/requests (Scenario 4 Option 4, Scenario 7 Option 2)."""
+
+    name = "patch_resources"
+
+    def __init__(
+        self,
+        api_client: k8s.ApiClient,
+        namespace: str,
+        deployment: str,
+        *,
+        container: str,
+        limits: Mapping[str, str] | None = None,
+        requests: Mapping[str, str] | None = None,
+        reason: str = "",
+        audit: AuditLog | None = None,
+    ) -> None:
+        super().__init__(api_client, namespace, deployment, reason=reason, audit=audit)
+        self.container = require_id("container", container)
+        if not limits and not requests:
+            raise ScopeExceeded("give limits=... and/or requests=... (e.g. {'memory': '2Gi'})")
+        self.limits = dict(limits or {})
+        self.requests = dict(requests or {})
+
+    def _change(self, current: Mapping[str, Any]) -> tuple[Any, dict[str, Any], tuple[str, ...]]:
+        containers = copy.deepcopy(current["spec"]["template"]["spec"]["containers"])
+        names = [c["name"] for c in containers]
+        if self.container not in names:
+            raise ScopeExceeded(
+                f"container {self.container!r} not in {self.target} (containers: {names})",
+                action=self.name,
+            )
+        for c in containers:
+            if c["name"] == self.container:
+                res = c.setdefault("resources", {})
+                if self.limits:
+                    res["limits"] = {**res.get("limits", {}), **self.limits}
+                if self.requests:
+                    res["requests"] = {**res.get("requests", {}), **self.requests}
+        # The whole list: strategic merge matches by name; a plain merge still keeps all.
+        patch = {"spec": {"template": {"spec": {"containers": containers}}}}
+        return patch, patch, ("pods are replaced by a rolling update",)
+
+
+class DeletePod(Remediation):
+    """kubectl delete pod, guarded by the planned pod's uid (Scenarios 1–3, 5)."""
+
+    name = "delete_pod"
+    not_changed_on_failure = "the pod was not deleted"
+
+    def __init__(
+        self,
+        api_client: k8s.ApiClient,
+        namespace: str,
+        pod: str,
+        *,
+        reason: str = "",
+        audit: AuditLog | None = None,
+    ) -> None:
+        super().__init__(reason=reason, audit=audit)
+        self.kube = _Kube(api_client)
+        self.namespace = require_id("namespace", namespace)
+        self.pod = require_id("pod", pod)
+
+    @property
+    def target(self) -> str:
+        return f"kubernetes {self.namespace}/pod/{self.pod}"
+
+    def _read(self) -> dict[str, Any] | None:
+        try:
+            return self.kube.plain(self.kube.core.read_namespaced_pod(self.pod, self.namespace))
+        except ApiException as err:
+            if err.status == 404:
+                return None
+            raise
+
+    def _delete(self, uid: str, *, dry_run: bool) -> None:
+        self.kube.core.delete_namespaced_pod(
+            self.pod,
+            self.namespace,
+            dry_run=DRY_RUN if dry_run else None,
+            body=k8s.V1DeleteOptions(preconditions=k8s.V1Preconditions(uid=uid)),
+        )
+
+    def _plan(self) -> Plan:
+        pod = self._read()
+        if pod is None or pod["metadata"].get("deletionTimestamp"):
+            return Plan(
+                action=self.name,
+                target=self.target,
+                changes=(),
+                fingerprint="gone",
+                summary="nothing to do: the pod is gone or already terminating",
+                reversible=False,
+            )
+        uid = pod["metadata"]["uid"]
+        owners = [f"{o['kind']}/{o['name']}" for o in pod["metadata"].get("ownerReferences", [])]
+        self._delete(uid, dry_run=True)
+        note = (
+            "not reversible: the Deployment recreates the pod"
+            if owners
+            else "not reversible, and no controller owns this pod: nothing will recreate it"
+        )
+        change = {
+            "pod": self.pod,
+            "uid": uid,
+            "node": pod.get("spec", {}).get("nodeName"),
+            "phase": pod.get("status", {}).get("phase"),
+            "owner": ", ".join(owners) or None,
+        }
+        return Plan(
+            action=self.name,
+            target=self.target,
+            changes=(change,),
+            fingerprint=f"uid={uid}",
+            summary="1 pod to delete (server-side dry run)",
+            reversible=False,
+            notes=(note,),
+            state={"uid": uid},
+        )
+
+    def _apply(self, plan: Plan) -> ApplyResult:
+        pod = self._read()
+        if pod is None or pod["metadata"].get("deletionTimestamp"):
+            return ApplyResult(
+                plan=plan,
+                status="nothing_to_do",
+                changed=0,
+                message="the pod is already gone or terminating",
+            )
+        if pod["metadata"]["uid"] != plan.state["uid"]:
+            raise StalePlan(
+                f"{self.name}: {self.target} is a new pod (uid {pod['metadata']['uid']}, planned "
+                f"{plan.state['uid']}); nothing was deleted — make a new plan",
+                action=self.name,
+            )
+        try:
+            self._delete(plan.state["uid"], dry_run=False)
+        except ApiException as err:
+            raise _stale_on_conflict(err, self.target, self.name) from err
+        return ApplyResult(
+            plan=plan,
+            status="applied",
+            changed=1,
+            before=plan.changes,
+            message=plan.notes[0] if plan.notes else "",
+        )
+
+    def _undo(self, result: ApplyResult) -> ApplyResult:
+        # never reached: the base class refuses undo of a non-reversible plan
+        raise RemediationError("a deleted pod cannot be restored", action=self.name)

@@ -1,0 +1,413 @@
+"""Run scenario notebooks headless with papermill and write the evidence directory.
+
+One run: check parameters (no kernel for a typo), execute into memory (the unredacted
+notebook never touches the disk), redact, then write ``SCENARIO.ipynb``,
+``SCENARIO.html`` and ``summary.json``, and redact ``audit.jsonl`` if the kernel's
+remediations wrote one. Writing is in a ``finally``: a failed notebook still leaves
+its evidence, with ``"status": "error"``.
+
+The kernel learns where evidence goes from its environment: ``MCOPS_EVIDENCE_DIR``
+(backups) and ``MCOPS_AUDIT_LOG`` (audit records, one JSON object per line).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+import uuid
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, NamedTuple
+
+import mcops
+from mcops import errors
+from mcops.errors import ParameterError
+from mcops.evidence import nothing_checked_message, summary_from_notebook, worst_level
+from mcops.findings import Level
+from mcops.params import check_parameters, describe_notebook
+from mcops.secrets import Redactor, redactor_for, resolve
+
+__all__ = [
+    "AUDIT_LOG_ENV",
+    "EVIDENCE_DIR_ENV",
+    "NOTEBOOKS_ENV",
+    "RunResult",
+    "ScenarioRun",
+    "default_notebooks_dir",
+    "find_notebook",
+    "list_scenarios",
+    "run_many",
+    "run_scenario",
+]
+
+NOTEBOOKS_ENV = "MCOPS_NOTEBOOKS"
+EVIDENCE_DIR_ENV = "MCOPS_EVIDENCE_DIR"
+AUDIT_LOG_ENV = "MCOPS_AUDIT_LOG"
+AUDIT_LOG = "audit.jsonl"
+SUMMARY = "summary.json"
+KERNEL = "python3"
+
+EXIT_OK = 0
+EXIT_FAIL_ON = 1
+EXIT_ERROR = 2
+
+_MEMORY_SCHEME = "mcops-mem://"
+_REGISTERED: set[str] = set()  # papermill's handler registry is process-wide too
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """What one scenario run left behind."""
+
+    scenario: str
+    out_dir: Path
+    summary: dict[str, Any] = field(repr=False)
+    exit_code: int
+    seconds: float
+
+    @property
+    def status(self) -> str:
+        return str(self.summary["status"])
+
+    @property
+    def error(self) -> str:
+        """The readable error message, empty when the notebook ran."""
+        return str((self.summary.get("error") or {}).get("message", ""))
+
+    @property
+    def summary_path(self) -> Path:
+        return self.out_dir / SUMMARY
+
+
+class ScenarioRun(NamedTuple):
+    """One entry of a `run_many` batch."""
+
+    scenario: str
+    """Notebook name without ``.ipynb``."""
+    parameters: Mapping[str, Any] = {}
+    """Values as papermill takes them (``env:NAME`` allowed)."""
+    out_dir: Path | None = None
+    """Evidence directory; None: ``evidence/<UTC timestamp>-SCENARIO``."""
+
+
+def default_notebooks_dir() -> Path:
+    """``$MCOPS_NOTEBOOKS``, else the repository's ``notebooks/`` next to the package."""
+    configured = os.environ.get(NOTEBOOKS_ENV)
+    if configured:
+        return Path(configured)
+    return Path(mcops.__file__).resolve().parent.parent / "notebooks"
+
+
+def list_scenarios(notebooks_dir: Path) -> list[str]:
+    """Scenario names: the ``*.ipynb`` files in ``notebooks_dir``, sorted."""
+    return sorted(p.stem for p in notebooks_dir.glob("*.ipynb") if not p.name.startswith("."))
+
+
+def find_notebook(scenario: str, notebooks_dir: Path) -> Path:
+    """The notebook of ``scenario``; ParameterError listing the known ones if absent."""
+    path = notebooks_dir / f"{scenario}.ipynb"
+    if not path.is_file():
+        known = ", ".join(list_scenarios(notebooks_dir)) or "(none)"
+        raise ParameterError(
+            f"no scenario {scenario!r} in {notebooks_dir} — fix: use one of: {known}, or "
+            f"point --notebooks / ${NOTEBOOKS_ENV} at the right directory",
+            name="scenario",
+        )
+    return path
+
+
+def run_many(
+    runs: Sequence[ScenarioRun],
+    *,
+    notebooks_dir: Path | None = None,
+    fail_on: Level | str | None = None,
+    progress: bool = True,
+) -> list[RunResult]:
+    """Run several scenarios from this one process (imports are paid once)."""
+    return [
+        run_scenario(
+            run.scenario,
+            run.parameters,
+            out_dir=run.out_dir,
+            notebooks_dir=notebooks_dir,
+            fail_on=fail_on,
+            progress=progress,
+        )
+        for run in runs
+    ]
+
+
+def run_scenario(
+    scenario: str,
+    parameters: Mapping[str, Any],
+    *,
+    out_dir: Path | None = None,
+    notebooks_dir: Path | None = None,
+    fail_on: Level | str | None = None,
+    progress: bool = True,
+    kernel_name: str = KERNEL,
+) -> RunResult:
+    """Execute ``notebooks_dir/SCENARIO.ipynb`` and write its evidence into ``out_dir``.
+
+    Raises ParameterError before any kernel starts (unknown scenario or parameter,
+    wrong type, unset ``env:`` variable). A notebook that fails is not an exception:
+    the result has ``exit_code`` 2 and the error in its summary.
+    """
+    clock = time.perf_counter()
+    notebook = find_notebook(scenario, notebooks_dir or default_notebooks_dir())
+    given = check_parameters(parameters, describe_notebook(notebook), scenario=scenario)
+    for name, value in given.items():
+        resolve(value, name=name)  # an unset env: variable fails here, not in the kernel
+    threshold = Level.parse(fail_on) if fail_on is not None else None
+    redactor = redactor_for(given)
+    out = Path(out_dir) if out_dir is not None else _default_out_dir(scenario)
+    out.mkdir(parents=True, exist_ok=True)
+    started_at = _utc_now()
+    executed, failure = _execute(
+        notebook, given, out=out, kernel_name=kernel_name, progress=progress
+    )
+    summary = _write_evidence(
+        scenario,
+        executed,
+        failure,
+        given=given,
+        out=out,
+        redactor=redactor,
+        started_at=started_at,
+        notebook=notebook,
+    )
+    exit_code = _exit_code(summary, threshold)
+    return RunResult(scenario, out, summary, exit_code, time.perf_counter() - clock)
+
+
+class _Failure(NamedTuple):
+    ename: str
+    evalue: str
+
+
+def _execute(
+    notebook: Path, given: Mapping[str, Any], *, out: Path, kernel_name: str, progress: bool
+) -> tuple[Any, _Failure | None]:
+    """Run papermill into memory; return the executed notebook (or None) and the failure."""
+    import nbformat
+    import papermill
+    from papermill.exceptions import PapermillExecutionError
+
+    key = f"{_MEMORY_SCHEME}{uuid.uuid4().hex}/{notebook.name}"
+    _register_memory_io()
+    failure: _Failure | None = None
+    try:
+        with _kernel_environment(out):
+            papermill.execute_notebook(
+                str(notebook),
+                key,
+                parameters=dict(given),
+                kernel_name=kernel_name,
+                progress_bar=progress,
+                log_output=False,
+                request_save_on_cell_execute=False,
+                cwd=str(notebook.parent),
+                # the kernel's own start-up chatter (TCP notice) is not evidence
+                extra_arguments=["--IPKernelApp.log_level=ERROR"],
+            )
+    except PapermillExecutionError as exc:
+        failure = _Failure(str(exc.ename), str(exc.evalue))
+    except Exception as exc:  # dead kernel, timeout: still write what we have
+        failure = _Failure(type(exc).__name__, str(exc))
+    text = _MemoryIO.store.pop(key, None)
+    return (nbformat.reads(text, as_version=4) if text else None), failure
+
+
+def _write_evidence(
+    scenario: str,
+    executed: Any,
+    failure: _Failure | None,
+    *,
+    given: Mapping[str, Any],
+    out: Path,
+    redactor: Redactor,
+    started_at: str,
+    notebook: Path,
+) -> dict[str, Any]:
+    import nbformat
+
+    from mcops.export import notebook_to_html
+
+    artifacts: list[str] = []
+    kernel_summary: dict[str, Any] = {}
+    error_cell: tuple[int, int | None] | None = None
+    if executed is not None:
+        executed = redactor.notebook(executed)
+        executed.metadata.setdefault("papermill", {})["output_path"] = str(out / notebook.name)
+        kernel_summary = summary_from_notebook(executed) or {}
+        error_cell = _error_cell(executed)
+        nbformat.write(executed, out / f"{scenario}.ipynb")
+        artifacts.append(f"{scenario}.ipynb")
+    summary: dict[str, Any] = {
+        "scenario": scenario,
+        "status": "ok",
+        "started_at": started_at,
+        "finished_at": _utc_now(),
+        "parameters": {
+            **kernel_summary.get("parameters", {}),
+            **{name: redactor.parameter(value) for name, value in given.items()},
+        },
+        "severity": kernel_summary.get("severity"),
+        "findings": kernel_summary.get("findings", []),
+        "remediations": kernel_summary.get("remediations", []),
+        "sources": kernel_summary.get("sources", {}),
+        "artifacts": artifacts,
+    }
+    error = _error(scenario, failure, error_cell, summary)
+    if error is not None:
+        summary["status"] = "error"
+        summary["error"] = error
+    if executed is not None:
+        (out / f"{scenario}.html").write_text(notebook_to_html(executed), encoding="utf-8")
+        artifacts.append(f"{scenario}.html")
+    if _redact_audit_log(out / AUDIT_LOG, redactor):
+        artifacts.append(AUDIT_LOG)
+    summary = redactor.value(summary)
+    (out / SUMMARY).write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+    for name in [*artifacts, SUMMARY]:
+        _scrub(out / name, redactor)
+    return summary
+
+
+def _error(
+    scenario: str,
+    failure: _Failure | None,
+    cell: tuple[int, int | None] | None,
+    summary: Mapping[str, Any],
+) -> dict[str, Any] | None:
+    if failure is None:
+        message = nothing_checked_message(scenario, summary["findings"], summary["sources"])
+        if message is None:
+            return None
+        return {"cell": None, "ename": "NotebookFailed", "evalue": message, "message": message}
+    index, count = cell if cell is not None else (None, None)
+    if failure.ename in errors.__all__:
+        message = failure.evalue  # our own errors are complete sentences already
+    else:
+        where = f"cell {index}" if index is not None else "the notebook"
+        message = f"{scenario}: {where} raised {failure.ename}: {failure.evalue}"
+    return {
+        "cell": index,
+        "execution_count": count,
+        "ename": failure.ename,
+        "evalue": failure.evalue,
+        "message": message,
+    }
+
+
+def _error_cell(nb: Any) -> tuple[int, int | None] | None:
+    """Index (in the saved notebook) and execution count of the first failing cell."""
+    for index, cell in enumerate(nb.cells):
+        for output in cell.get("outputs", []):
+            if output.get("output_type") == "error":
+                return index, cell.get("execution_count")
+    return None
+
+
+def _exit_code(summary: Mapping[str, Any], threshold: Level | None) -> int:
+    if summary["status"] == "error":
+        return EXIT_ERROR
+    worst = worst_level(summary["findings"])
+    if threshold is not None and worst is not None and worst >= threshold:
+        return EXIT_FAIL_ON
+    return EXIT_OK
+
+
+def _redact_audit_log(path: Path, redactor: Redactor) -> bool:
+    """Rewrite the kernel's audit log with secrets masked; False when there is none."""
+    if not path.is_file():
+        return False
+    lines = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        try:
+            lines.append(json.dumps(redactor.value(json.loads(line))))
+        except json.JSONDecodeError:
+            lines.append(redactor.text(line))
+    path.write_text("".join(f"{line}\n" for line in lines), encoding="utf-8")
+    return True
+
+
+def _scrub(path: Path, redactor: Redactor) -> None:
+    """Last guard: no file leaves with a known secret, whatever the kernel printed."""
+    if not path.is_file() or not redactor.secrets:
+        return
+    text = path.read_text(encoding="utf-8")
+    if redactor.leaks(text):
+        for secret in redactor.secrets:
+            text = text.replace(secret, "***")
+        path.write_text(text, encoding="utf-8")
+
+
+@contextmanager
+def _kernel_environment(out: Path) -> Iterator[None]:
+    """Environment the kernel inherits: where evidence goes, and our own mcops first."""
+    root = str(Path(mcops.__file__).resolve().parent.parent)
+    pythonpath = os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH", "")) if p)
+    updates = {
+        EVIDENCE_DIR_ENV: str(out.resolve()),
+        AUDIT_LOG_ENV: str((out / AUDIT_LOG).resolve()),
+        "PYTHONPATH": pythonpath,
+    }
+    saved = {name: os.environ.get(name) for name in updates}
+    os.environ.update(updates)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+class _MemoryIO:
+    """papermill I/O handler keeping executed notebooks in memory until redacted."""
+
+    store: dict[str, str] = {}
+
+    @classmethod
+    def read(cls, path: str) -> str:
+        return cls.store[path]
+
+    @classmethod
+    def write(cls, buf: str, path: str) -> None:
+        cls.store[path] = buf
+
+    @classmethod
+    def listdir(cls, path: str) -> list[str]:
+        return [key for key in cls.store if key.startswith(path)]
+
+    @classmethod
+    def pretty_path(cls, path: str) -> str:
+        return path
+
+
+def _register_memory_io() -> None:
+    from papermill.iorw import papermill_io
+
+    if _MEMORY_SCHEME not in _REGISTERED:
+        papermill_io.register(_MEMORY_SCHEME, _MemoryIO)
+        _REGISTERED.add(_MEMORY_SCHEME)
+
+
+def _default_out_dir(scenario: str) -> Path:
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    base = Path("evidence") / f"{stamp}-{scenario}"
+    candidate, n = base, 1
+    while candidate.exists():
+        n += 1
+        candidate = base.with_name(f"{base.name}-{n}")
+    return candidate
+
+
+def _utc_now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")

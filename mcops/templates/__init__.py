@@ -1,0 +1,1 @@
+"""nbconvert templates shipped with mcops (a package so that wheels include them)."""

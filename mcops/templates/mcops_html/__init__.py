@@ -1,0 +1,1 @@
+"""HTML export template: JupyterLab look plus the mcops summary mimetype."""
