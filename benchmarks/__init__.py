@@ -1,0 +1,1 @@
+"""Reproducible performance measurements (scripts that print tables, not timed tests)."""
