@@ -1,0 +1,74 @@
+"""Key metrics are placed in the runbook's bands, worst first."""
+
+import pandas as pd
+
+from mcops.checks import metrics
+from mcops.findings import Level
+
+
+def snap(rows):
+    return pd.DataFrame(
+        [{"key": k, "value": v, "operation": op, "source": "scrape"} for k, v, op in rows]
+    )
+
+
+def test_normal_service_is_ok():
+    finding = metrics.key_metrics(
+        snap(
+            [
+                ("active_actors", 500, ""),
+                ("spawn_rate_per_minute", 5, ""),
+                ("p95_latency_ms", 25, "add_members"),
+                ("error_rate", 0.0, ""),
+                ("db_pool_active", 8, ""),
+            ]
+        )
+    )
+    assert finding.level is Level.OK and finding.count == 0
+    assert "All 5 key metrics" in finding.title
+
+
+def test_runbook_critical_example_is_critical_and_named():
+    # runbook 000 "Critical (System Degraded)"
+    finding = metrics.key_metrics(
+        snap(
+            [
+                ("active_actors", 15000, ""),
+                ("spawn_rate_per_minute", 200, ""),
+                ("p95_latency_ms", 500, "send_message"),
+                ("error_rate", 0.05, ""),
+                ("db_pool_active", 20, ""),
+            ]
+        )
+    )
+    assert finding.level is Level.CRITICAL
+    assert finding.count >= 4
+    assert finding.data[0]["level"] == "critical"
+    levels = [row["level"] for row in finding.data]
+    assert levels == sorted(levels, key=lambda lv: -int(Level.parse(lv)))
+
+
+def test_metric_check_picks_the_worst_operation():
+    finding = metrics.metric_check(
+        "p95_latency",
+        snap(
+            [
+                ("p95_latency_ms", 0.5, "get_epoch"),
+                ("p95_latency_ms", 150, "add_members"),
+            ]
+        ),
+        "p95_latency_ms",
+    )
+    assert finding.level is Level.WARNING
+    assert "add_members" in finding.title
+
+
+def test_missing_metric_is_not_checked():
+    assert not metrics.metric_check("db_pool", snap([]), "db_pool_active").checked
+    assert not metrics.key_metrics(snap([])).checked
+
+
+def test_an_operation_the_table_does_not_know_uses_the_general_bands():
+    finding = metrics.key_metrics(snap([("p95_latency_ms", 300, "brand_new_rpc")]))
+    assert finding.level is Level.CRITICAL
+    assert finding.data[0]["operation"] == "brand_new_rpc"

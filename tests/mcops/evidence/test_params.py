@@ -1,0 +1,70 @@
+"""Parameter parsing and checking against a notebook's parameters cell."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from mcops.errors import ParameterError
+from mcops.params import (
+    COMMON_PARAMETERS,
+    check_parameters,
+    describe_notebook,
+    missing_common,
+    parse_assignment,
+)
+
+NOTEBOOKS = Path(__file__).parent.parent / "notebooks"
+
+
+@pytest.fixture(scope="module")
+def declared():
+    return describe_notebook(NOTEBOOKS / "ok_check.ipynb")
+
+
+def test_values_parse_as_papermill_does():
+    assert parse_assignment("n=5") == ("n", 5)
+    assert parse_assignment("x=1.5") == ("x", 1.5)
+    assert parse_assignment("apply_remediation=True") == ("apply_remediation", True)
+    assert parse_assignment("until=None") == ("until", None)
+    assert parse_assignment("url=http://a:1/b?c=d") == ("url", "http://a:1/b?c=d")
+    assert parse_assignment("convo_id=123", raw=True) == ("convo_id", "123")
+
+
+@pytest.mark.parametrize("text", ["novalue", "=5", "not-a-name=1"])
+def test_malformed_assignment_is_a_parameter_error(text):
+    with pytest.raises(ParameterError, match="NAME=VALUE"):
+        parse_assignment(text)
+
+
+def test_notebook_declares_common_set_and_types(declared):
+    assert missing_common(declared) == []
+    assert declared["window"].type_name == "str"
+    assert declared["apply_remediation"].type_name == "bool"
+    assert declared["level"].help == "level of the duplicate_epochs finding"
+    assert len(COMMON_PARAMETERS) == 13
+
+
+def test_unknown_name_lists_the_known_ones(declared):
+    with pytest.raises(ParameterError) as err:
+        check_parameters({"windwo": "1h"}, declared, scenario="ok_check")
+    assert err.value.name == "windwo"
+    assert "until, window (see" in str(err.value)  # the declared names are listed
+    assert "mcops list" in str(err.value)
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "expected"),
+    [("window", 5, "expects str"), ("apply_remediation", "maybe", "expects bool")],
+)
+def test_wrong_type_names_parameter_type_and_value(declared, name, value, expected):
+    with pytest.raises(ParameterError) as err:
+        check_parameters({name: value}, declared, scenario="ok_check")
+    message = str(err.value)
+    assert expected in message and repr(value) in message and name in message
+
+
+def test_good_values_pass_through(declared):
+    given = {"window": "15m", "apply_remediation": True, "database_url": "env:DB", "until": None}
+    assert check_parameters(given, declared, scenario="ok_check") == given

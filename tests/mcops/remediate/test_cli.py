@@ -1,0 +1,102 @@
+"""``mcops remediate``: plan by default, --apply applies and audits (real SQLite)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+import pytest
+import sqlalchemy as sa
+
+from mcops.errors import ParameterError
+from mcops.remediate.cli import add_subcommand, build_action
+from server.store import schema
+from tests.mcops.remediate.conftest import commit, convo, insert, snapshot
+
+
+def parse(argv):
+    parser = argparse.ArgumentParser()
+    add_subcommand(parser.add_subparsers(dest="command"))
+    return parser.parse_args(["remediate", *argv])
+
+
+@pytest.fixture
+def db(tmp_path):
+    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    engine = sa.create_engine(url)
+    schema.metadata.create_all(engine)
+    insert(engine, schema.conversations, [convo("c1", 0)])
+    insert(engine, schema.messages, [commit("c1", 4, 1, id=1)])
+    yield url, engine
+    engine.dispose()
+
+
+def test_plan_by_default_then_apply(db, tmp_path, capsys, monkeypatch):
+    url, engine = db
+    monkeypatch.setenv("DB_FOR_TEST", url)
+    audit = tmp_path / "audit.jsonl"
+    common = [
+        "reset_epoch",
+        "--target",
+        "convo_id=c1",
+        "--database-url",
+        "env:DB_FOR_TEST",
+        "--audit-log",
+        str(audit),
+        "--backup-dir",
+        str(tmp_path),
+        "--reason",
+        "INC-1",
+    ]
+    before = snapshot(engine)
+    args = parse(common)
+    assert args.handler(args) == 0
+    assert "plan only" in capsys.readouterr().out
+    assert snapshot(engine) == before and not audit.exists()
+    args = parse([*common, "--apply"])
+    assert args.handler(args) == 0
+    assert "APPLIED reset_epoch" in capsys.readouterr().out
+    with engine.connect() as conn:
+        assert conn.execute(sa.select(schema.conversations.c.current_epoch)).scalar_one() == 4
+    (record,) = [json.loads(x) for x in audit.read_text().splitlines()]
+    assert record["reason"] == "INC-1" and record["result"] == "ok"
+
+
+def test_targets_are_typed_and_checked(db):
+    url, _ = db
+    action = build_action(
+        parse(
+            [
+                "end_stale_meetings",
+                "--target",
+                "mc_id=mc1",
+                "--target",
+                "older_than=2h",
+                "--database-url",
+                url,
+            ]
+        )
+    )
+    assert action.older_than.total_seconds() == 7200
+    action = build_action(
+        parse(
+            [
+                "patch_resources",
+                "--kube-host",
+                "http://127.0.0.1:1",
+                "--target",
+                "namespace=n",
+                "--target",
+                "deployment=d",
+                "--target",
+                "container=c",
+                "--target",
+                "limits.memory=2Gi",
+            ]
+        )
+    )
+    assert action.limits == {"memory": "2Gi"}
+    with pytest.raises(ParameterError, match="unexpected keyword"):
+        build_action(parse(["reset_epoch", "--target", "convoid=c1", "--database-url", url]))
+    with pytest.raises(ParameterError, match="--database-url"):
+        build_action(parse(["reset_epoch", "--target", "convo_id=c1"]))

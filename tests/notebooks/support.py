@@ -1,0 +1,57 @@
+"""Running scenario notebooks the way users do: the `mcops` CLI in a subprocess."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@dataclass(frozen=True)
+class Run:
+    """One `mcops run`: exit code, console output, and the evidence it left."""
+
+    exit_code: int
+    output: str
+    out_dir: Path
+
+    @property
+    def summary(self) -> dict[str, Any]:
+        return json.loads((self.out_dir / "summary.json").read_text())
+
+    def finding(self, check: str) -> dict[str, Any]:
+        found = [f for f in self.summary["findings"] if f["check"] == check]
+        assert found, f"no finding {check!r} in {[f['check'] for f in self.summary['findings']]}"
+        return found[0]
+
+    def evidence_bytes(self) -> bytes:
+        return b"".join(p.read_bytes() for p in sorted(self.out_dir.iterdir()) if p.is_file())
+
+
+def mcops_run(scenario: str, out_dir: Path, *args: str, env: dict[str, str] | None = None) -> Run:
+    """``mcops run SCENARIO --out DIR ARGS...`` as a user would type it."""
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "mcops.cli",
+            "run",
+            scenario,
+            "--out",
+            str(out_dir),
+            "--no-progress",
+            *args,
+        ],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+        cwd=ROOT,
+        timeout=240,
+    )
+    return Run(proc.returncode, proc.stdout + proc.stderr, out_dir)

@@ -1,0 +1,73 @@
+"""MCGCHeartbeatFailure opens gc_integration, which finds the failing heartbeats.
+
+The real server on SQLite heartbeats every 0.2 s; the `gc_heartbeat_failure` fault (rate
+1.0) makes every heartbeat fail. The server then keeps its `meeting_controllers` row
+'active' and `mc_gc_registered` at 1, but `last_heartbeat` stops moving: it becomes stale
+only after the runbook's 30 s, so the run lowers that age to 1 s with a thresholds file
+rather than waiting.
+"""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from tests.notebooks.support import mcops_run
+from tests.support.server_process import ADMIN_TOKEN, running_server
+
+pytestmark = pytest.mark.slow
+
+TOKEN_ENV = {"MCOPS_TEST_ADMIN_TOKEN": ADMIN_TOKEN}
+STALE_AFTER_1S = """\
+metrics:
+  gc_heartbeat_age_seconds:
+    bands:
+      recent: {level: ok, upto: 1}
+"""
+
+
+def test_failing_heartbeats_are_critical_and_the_registration_goes_stale(sqlite_url, tmp_path):
+    thresholds = tmp_path / "thresholds.yaml"
+    thresholds.write_text(STALE_AFTER_1S, encoding="utf-8")
+    with running_server(sqlite_url, env={"GC_HEARTBEAT_INTERVAL": "0.2"}) as server:
+        with server.client() as admin:
+            config = admin.get("/admin/config").json()
+            faulted = admin.put("/admin/faults", json={"gc_heartbeat_failure": {"rate": 1.0}})
+            assert faulted.is_success, faulted.text
+        time.sleep(1.5)
+        args = [
+            f"service_url={server.url}",
+            f"database_url={sqlite_url}",
+            f"log_source=file:{server.log_file}",
+            "admin_token=env:MCOPS_TEST_ADMIN_TOKEN",
+            f"mc_id={config['mc_id']}",
+            f"thresholds_file={thresholds}",
+            "window=10m",
+        ]
+        run = mcops_run(
+            "gc_integration",
+            tmp_path / "run",
+            *[part for value in args for part in ("-p", value)],
+            env=TOKEN_ENV,
+        )
+
+    assert run.exit_code == 0, run.output
+    failures = run.finding("gc_heartbeat_failures")
+    assert failures["level"] == "critical", failures
+    assert "in the window" in failures["title"]  # growth between scrapes, not totals
+    counts = {row["result"]: row["increase"] for row in failures["data"]}
+    assert counts.get("success", 0) == 0 and counts["failure"] > 0
+    registration = run.finding("registration")
+    assert registration["level"] == "critical", registration
+    assert "last heartbeat" in registration["title"]
+    [row] = registration["data"]
+    assert row["id"] == config["mc_id"] and row["status"] == "active"
+    assert row["age_s"] > 1
+    [plan] = run.summary["remediations"]
+    assert plan["action"] == "reregister_controller"
+    assert plan["mode"] == "plan" and plan["changes"] == 1  # forced: the row is stale
+    severity = run.summary["severity"]
+    assert severity["scheme"] == "P" and severity["level"] == "P1"
+    assert run.summary["scenario"] == "gc_integration"
+    assert ADMIN_TOKEN.encode() not in run.evidence_bytes()

@@ -1,0 +1,1 @@
+"""Real parts for tests: free loopback ports, fresh databases, real processes."""
