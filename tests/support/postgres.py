@@ -10,7 +10,9 @@ from contextlib import contextmanager
 
 import sqlalchemy as sa
 
-ADMIN_URL = os.environ.get("MCOPS_TEST_PG_ADMIN", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+ADMIN_URL = os.environ.get(
+    "MCOPS_TEST_PG_ADMIN", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
 
 
 def ensure_running() -> None:

@@ -57,8 +57,16 @@ class ServerProcess:
     def start(self) -> None:
         with (self.log_file.parent / "stderr.log").open("ab") as stderr:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "server", "serve", "--host", "127.0.0.1",
-                 "--port", str(self.port)],
+                [
+                    sys.executable,
+                    "-m",
+                    "server",
+                    "serve",
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    str(self.port),
+                ],
                 env=self.env,
                 stdout=subprocess.DEVNULL,
                 stderr=stderr,
