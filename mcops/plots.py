@@ -116,11 +116,15 @@ def bars(
     level: Level | None = None,
     horizontal: bool = True,
     top: int = 20,
+    ordered: bool = False,
 ) -> go.Figure:
-    """The ``top`` largest ``y`` by ``x`` (e.g. crashes per conversation), worst on top."""
+    """The ``top`` largest ``y`` by ``x`` (e.g. crashes per conversation), worst on top.
+
+    ``ordered``: keep the frame's row order (bins such as age bands), all rows.
+    """
     if frame.empty:
         return _empty(title, "nothing to show: no offending rows")
-    data = frame.nlargest(top, y)
+    data = frame if ordered else frame.nlargest(top, y)
     if not isinstance(x, str):  # several key columns: label bars "c1 · 4"
         label = " · ".join(x)
         data = data.assign(**{label: data[list(x)].astype(str).agg(" · ".join, axis=1)})

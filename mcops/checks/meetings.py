@@ -1,0 +1,279 @@
+"""Runbook 004 Scenario 3 "Meeting Lifecycle Issues": stale, stuck and orphaned meetings.
+
+Three views of one meeting, which should agree: the MC's gauges (``mc_meetings_active``,
+``mc_connections_active``), the MC's live meeting actors (admin API), and the global
+controller's ``meetings`` table. Where they disagree is the finding: active meetings
+without connections (MCLowConnectionCount), meetings the GC still calls active but no MC
+actor serves (GC-MC state mismatch), meetings untouched for an hour (MCMeetingStale).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+import pandas as pd
+
+from mcops.checks.backlog import counter_increase
+from mcops.errors import SourceError
+from mcops.findings import Finding, Level
+
+if TYPE_CHECKING:
+    from mcops.investigation import Investigation
+    from mcops.remediate import Action
+
+__all__ = [
+    "GAUGES",
+    "MISMATCH_LIMIT",
+    "fetch_counts",
+    "fetch_gc_and_mc",
+    "fetch_stale",
+    "focus_mc_id",
+    "gc_mc_mismatch",
+    "idle_minutes",
+    "latest",
+    "meeting_activity",
+    "meeting_counts",
+    "meeting_errors",
+    "remediations",
+    "stale_meetings",
+]
+
+GAUGES = ("mc_meetings_active", "mc_connections_active")
+#: active meetings compared between GC and MC at most (the runbook's query shows 10)
+MISMATCH_LIMIT = 1000
+_LIFECYCLE_WORDS = r"(?i)meeting|session|lifecycle"
+
+
+def fetch_counts(inv: Investigation) -> pd.DataFrame:
+    """Step 1: both gauges over the window (Prometheus), else three scrapes 1 s apart."""
+    frames = [inv.metric_range(name) for name in GAUGES]
+    frame = pd.concat([f for f in frames if not f.empty], ignore_index=True)
+    return frame if not frame.empty else pd.DataFrame(columns=["timestamp", "metric", "value"])
+
+
+def latest(frame: pd.DataFrame, metric: str) -> float | None:
+    """The newest value of ``metric`` summed over its series; None when it is absent."""
+    if frame.empty or "metric" not in frame:
+        return None
+    rows = frame[frame["metric"].astype("string") == metric]
+    if rows.empty:
+        return None
+    last = rows[rows["timestamp"] == rows["timestamp"].max()]
+    return float(last["value"].sum())
+
+
+def meeting_counts(frame: pd.DataFrame) -> Finding:
+    """Step 1 judged: fewer connections than active meetings leaves a meeting unconnected."""
+    check = "meeting_counts"
+    if frame.empty or "metric" not in frame:
+        return Finding.not_checked(check, "the service exports neither gauge")
+    meetings, connections = (latest(frame, name) for name in GAUGES)
+    if meetings is None or connections is None:
+        found = zip(GAUGES, (meetings, connections), strict=True)
+        missing = [name for name, value in found if value is None]
+        return Finding.not_checked(check, f"the service does not export {', '.join(missing)}")
+    rows = [{"meetings_active": meetings, "connections_active": connections}]
+    if connections < meetings:
+        return Finding.make(
+            check,
+            Level.WARNING,
+            f"{connections:g} connections for {meetings:g} active meetings: "
+            "some meetings have nobody connected (MCLowConnectionCount)",
+            detail="Clients disconnected without cleanup, or connections fail to establish: "
+            "see connection_errors; the meeting timeout ends an empty meeting eventually.",
+            rows=rows,
+            count=int(meetings - connections),
+        )
+    return Finding.make(
+        check,
+        Level.OK,
+        f"{meetings:g} active meetings, {connections:g} connections",
+        rows=rows,
+        count=0,
+    )
+
+
+def meeting_activity(
+    frame: pd.DataFrame,
+    *,
+    since: datetime,
+    active_meetings: float | None,
+    window: timedelta,
+    stale_after: timedelta,
+) -> Finding:
+    """Step 2: messages meeting actors processed in the window.
+
+    MCMeetingStale's question: active meetings, yet not one message for ``stale_after``.
+    A shorter window cannot answer it, so it only reports the count.
+    """
+    check = "meeting_activity"
+    grown = counter_increase(frame, since=since)
+    meeting = grown[grown["actor_type"].astype("string") == "meeting"]
+    processed = float(meeting["increase"].sum()) if not meeting.empty else 0.0
+    rows = [{"actor_type": "meeting", "processed": processed, "active_meetings": active_meetings}]
+    if processed == 0 and (active_meetings or 0) > 0 and window >= stale_after:
+        return Finding.make(
+            check,
+            Level.WARNING,
+            f"{active_meetings:g} active meetings processed no message in {_span(window)} "
+            "(MCMeetingStale)",
+            detail="Meeting actors stuck or sessions orphaned: see stale_meetings and "
+            "gc_mc_mismatch below.",
+            rows=rows,
+            count=int(active_meetings or 0),
+        )
+    return Finding.make(
+        check,
+        Level.INFO,
+        f"Meeting actors processed {processed:g} messages in the window",
+        rows=rows,
+        count=int(processed),
+    )
+
+
+def meeting_errors(frame: pd.DataFrame) -> Finding:
+    """Step 3: error and warning lines about meetings, sessions or their lifecycle."""
+    check = "meeting_errors"
+    if frame.empty or "msg" not in frame:
+        return Finding.make(check, Level.OK, "No log lines in the window", count=0)
+    text = frame["msg"].astype("string")
+    levels = frame["level"].astype("string").str.upper() if "level" in frame else None
+    mask = text.str.contains(_LIFECYCLE_WORDS, regex=True, na=False)
+    if levels is not None:
+        mask &= levels.isin(["ERROR", "WARN", "WARNING"]).fillna(False)
+    errors = frame[mask.to_numpy()]
+    if errors.empty:
+        return Finding.make(check, Level.OK, "No meeting lifecycle errors in the logs", count=0)
+    grouped = (
+        errors.assign(message=errors["msg"].astype("string").str.slice(0, 160))
+        .groupby("message", sort=False)
+        .size()
+        .sort_values(ascending=False)
+        .rename("lines")
+        .reset_index()
+    )
+    return Finding.make(
+        check,
+        Level.WARNING,
+        f"{len(errors)} meeting lifecycle errors in the logs ({len(grouped)} distinct)",
+        rows=grouped,
+        count=len(errors),
+    )
+
+
+def fetch_stale(inv: Investigation, *, mc_id: str = "") -> pd.DataFrame:
+    """Active meetings not updated for ``windows.stale_meeting`` (1 h) before ``until``."""
+    cutoff = inv.until - inv.thresholds.windows.stale_meeting
+    frame = inv.sql("stale_meetings", cutoff=cutoff, **({"mc_id": mc_id} if mc_id else {}))
+    frame.attrs["cutoff"] = cutoff
+    return frame
+
+
+def idle_minutes(frame: pd.DataFrame, *, now: datetime) -> pd.DataFrame:
+    """``frame`` with ``idle_minutes``: minutes from ``updated_at`` to ``now``."""
+    if frame.empty:
+        return frame.assign(idle_minutes=pd.Series(dtype="float64"))
+    idle = _utc(now) - pd.to_datetime(frame["updated_at"], utc=True)
+    return frame.assign(idle_minutes=(idle.dt.total_seconds() / 60).round(1))
+
+
+def _utc(moment: datetime) -> pd.Timestamp:
+    stamp = pd.Timestamp(moment)
+    return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
+
+
+def stale_meetings(frame: pd.DataFrame, *, now: datetime, stale_after: timedelta) -> Finding:
+    """Root cause 1/5: active in the GC, yet untouched for longer than ``stale_after``."""
+    check = "stale_meetings"
+    if frame.empty:
+        return Finding.make(
+            check, Level.OK, f"No active meeting idle for more than {_span(stale_after)}", count=0
+        )
+    rows = idle_minutes(frame, now=now)
+    return Finding.make(
+        check,
+        Level.WARNING,
+        f"{len(frame)} active meetings idle for more than {_span(stale_after)} (MCMeetingStale)",
+        detail="Stuck or orphaned sessions: end them (Option 3 below), after checking that "
+        "nobody is still connected.",
+        rows=rows,
+        count=len(frame),
+    )
+
+
+def fetch_gc_and_mc(inv: Investigation, *, mc_id: str = "") -> pd.DataFrame:
+    """The GC's active meetings of this MC, each marked whether an MC actor serves it.
+
+    ``mc_id`` defaults to the service's own (``/admin/config``), so a shared GC database
+    is compared with this MC only.
+    """
+    service = inv.service
+    mc_id = mc_id or str(service.config().get("mc_id") or "")
+    scope = {"mc_id": mc_id} if mc_id else {}
+    gc = inv.sql("active_meetings", limit=MISMATCH_LIMIT, **scope)
+    live = service.actors("meeting", limit=MISMATCH_LIMIT)
+    live_ids = set(live["actor_id"].astype("string"))
+    frame = gc.assign(live_on_mc=gc["meeting_id"].astype("string").isin(live_ids).to_numpy())
+    frame.attrs.update(mc_id=mc_id, live_actors=len(live_ids))
+    return frame
+
+
+def gc_mc_mismatch(frame: pd.DataFrame) -> Finding:
+    """Root cause 3: the GC thinks a meeting is active but no MC actor serves it."""
+    check = "gc_mc_mismatch"
+    where = f"MC {frame.attrs['mc_id']}" if frame.attrs.get("mc_id") else "this MC"
+    if frame.empty:
+        return Finding.make(check, Level.OK, f"The GC lists no active meeting on {where}", count=0)
+    orphaned = frame[~frame["live_on_mc"].astype(bool)]
+    if orphaned.empty:
+        return Finding.make(
+            check,
+            Level.OK,
+            f"All {len(frame)} meetings the GC calls active on {where} have a live actor",
+            count=0,
+        )
+    return Finding.make(
+        check,
+        Level.WARNING,
+        f"{len(orphaned)} of {len(frame)} meetings the GC calls active on {where} "
+        "have no live meeting actor",
+        detail="GC-MC state mismatch (after an MC restart, say): reconcile by ending them in "
+        "the GC (Option 3), and tell the GC Team.",
+        rows=orphaned.drop(columns=["live_on_mc"]),
+        count=len(orphaned),
+    )
+
+
+def remediations(inv: Investigation, *, mc_id: str) -> list[Action]:
+    """Option 3 (end ``mc_id``'s stale meetings in the GC) and Option 1 for ``meeting_id``.
+
+    Option 2 (delete the MC pod) ends every meeting on it: it is left to a person.
+    """
+    from mcops.remediate import EndMeeting, EndStaleMeetings
+
+    reason = "runbook 004 Scenario 3: meeting lifecycle issues"
+    actions: list[Action] = []
+    db = inv.database_for_actions()
+    if db and mc_id:
+        older_than = inv.thresholds.windows.stale_meeting
+        actions.append(EndStaleMeetings(db, mc_id, older_than=older_than, reason=reason))
+    admin, meeting_id = inv.admin_api(), str(inv.params.get("meeting_id") or "")
+    if admin is not None and meeting_id:
+        actions.append(EndMeeting(admin, meeting_id, database=db, reason=reason))
+    return actions
+
+
+def focus_mc_id(inv: Investigation) -> str:
+    """``mc_id`` if given, else the MC behind ``service_url``; "" when neither is known."""
+    if given := str(inv.params.get("mc_id") or ""):
+        return given
+    try:
+        return str(inv.service.config().get("mc_id") or "")
+    except SourceError:
+        return ""
+
+
+def _span(span: timedelta) -> str:
+    minutes = span.total_seconds() / 60
+    return f"{minutes / 60:g} h" if minutes >= 60 else f"{minutes:g} min"
