@@ -140,6 +140,17 @@ TEMPLATES: dict[str, Template] = {
         "004 Scenario 7",
         {"pod_regex": "meeting-controller-.*", **_W},
     ),
+    # the recording rule mcops:mc_cpu_usage:ratio inline (a user's Prometheus may lack our
+    # rules): cores used over the CFS quota on Kubernetes, else over one core
+    "mc_cpu_ratio": Template(
+        "sum by (pod) (rate(container_cpu_usage_seconds_total"
+        '{{pod=~{pod_regex}, container!=""}}[{window}])) / sum by (pod) '
+        '(container_spec_cpu_quota{{pod=~{pod_regex}, container!=""}} / '
+        'container_spec_cpu_period{{pod=~{pod_regex}, container!=""}}) or max by (instance) '
+        "(rate(process_cpu_seconds_total[{window}]) and on (instance, job) mc_meeting_capacity)",
+        "004 Scenario 5 step 4 / Scenario 7 (MCHighCPU)",
+        {"pod_regex": "meeting-controller-.*", **_W},
+    ),
     "process_memory": Template("process_resident_memory_bytes", "local stand-in for 004 S7"),
     "process_cpu": Template(
         "rate(process_cpu_seconds_total[{window}])", "local stand-in for 004 S7", _W

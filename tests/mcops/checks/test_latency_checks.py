@@ -1,0 +1,118 @@
+"""High latency (004 Scenario 5): p95 from scrapes, the 500 ms / 1 s bands, CPU, GC, pauses."""
+
+from datetime import UTC, datetime, timedelta
+
+import pandas as pd
+import pytest
+
+from mcops.checks import latency
+from mcops.findings import Level
+from mcops.sources.scrape import parse_exposition
+
+T0 = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
+
+
+def exposition(meeting: list[int], conversation: list[int], cpu: float) -> str:
+    """Cumulative bucket counts for le = 0.1, 0.5, 1, +Inf per actor type."""
+    lines = [
+        "# TYPE mc_message_processing_duration_seconds histogram",
+    ]
+    for actor_type, counts in (("meeting", meeting), ("conversation", conversation)):
+        for le, count in zip(("0.1", "0.5", "1.0", "+Inf"), counts, strict=True):
+            lines.append(
+                f'mc_message_processing_duration_seconds_bucket{{actor_type="{actor_type}",'
+                f'le="{le}"}} {count}'
+            )
+        lines.append(
+            f'mc_message_processing_duration_seconds_count{{actor_type="{actor_type}"}} '
+            f"{counts[-1]}"
+        )
+    lines += ["# TYPE process_cpu_seconds_total counter", f"process_cpu_seconds_total {cpu}"]
+    return "\n".join(lines) + "\n"
+
+
+def scrapes(*texts: str) -> pd.DataFrame:
+    frames = [parse_exposition(text, at=T0 + timedelta(seconds=i)) for i, text in enumerate(texts)]
+    frame = pd.concat(frames, ignore_index=True)
+    frame.attrs = frames[0].attrs
+    return frame
+
+
+def test_p95_from_scrapes_counts_only_what_happened_between_them():
+    # before: 100 fast meeting messages; between: 10 meeting messages in (0.5, 1], and
+    # 10 fast conversation messages
+    before = exposition([100, 100, 100, 100], [0, 0, 0, 0], cpu=1.0)
+    after = exposition([100, 100, 110, 110], [10, 10, 10, 10], cpu=1.5)
+    p95 = latency.quantile_from_scrapes(scrapes(before, after), 0.95, by=("actor_type",)).set_index(
+        "actor_type"
+    )["value"]
+    assert p95["meeting"] == pytest.approx(0.5 + 0.5 * 0.95)  # Prometheus' interpolation
+    assert p95["conversation"] == pytest.approx(0.095)
+    # no traffic between the scrapes: nothing to judge, not a zero latency
+    quiet = latency.quantile_from_scrapes(scrapes(before, before), 0.95, by=("actor_type",))
+    assert quiet.empty
+
+
+def test_p95_latency_bands_are_the_runbooks_500ms_and_1s():
+    def judged(seconds: float) -> Level:
+        frame = pd.DataFrame({"actor_type": ["meeting"], "value": [seconds]})
+        return latency.p95_latency(frame).level
+
+    assert judged(0.5) == Level.OK
+    assert judged(0.501) == Level.CRITICAL
+    assert judged(2.0) == Level.CRITICAL
+    frame = pd.DataFrame(
+        {"actor_type": ["conversation", "meeting", "meeting"], "value": [0.2, 0.4, 0.9]}
+    )
+    found = latency.p95_latency(frame)
+    assert found.count == 1
+    assert [r["actor_type"] for r in found.data] == ["meeting", "conversation"]
+    assert found.title.startswith("p95 of meeting actors: 0.9 s")
+    assert not latency.p95_latency(pd.DataFrame()).checked
+
+
+def test_cpu_usage_judges_the_peak_over_one_core_or_the_limit():
+    grown = latency.rate_from_scrapes(
+        scrapes(exposition([0] * 4, [0] * 4, cpu=1.0), exposition([0] * 4, [0] * 4, cpu=1.85))
+    )
+    cpu = grown[grown["metric"] == "process_cpu_seconds_total"]
+    found = latency.cpu_usage(cpu)
+    assert found.level == Level.WARNING  # 85 % of one core
+    assert found.data[0]["peak_percent"] == pytest.approx(85.0)
+
+    def level(*values: float) -> Level:
+        return latency.cpu_usage(pd.DataFrame({"value": list(values)})).level
+
+    assert level(0.5, 0.69) == Level.OK
+    assert level(0.75) == Level.INFO  # above the 70 % recovery target
+    assert level(0.2, 0.81, 0.3) == Level.WARNING  # the peak, not the last value
+    assert not latency.cpu_usage(pd.DataFrame()).checked
+
+
+def test_gc_heartbeat_latency_flags_a_slow_controller():
+    slow = latency.gc_heartbeat_latency(pd.DataFrame({"value": [0.1, 0.7, 0.2]}))
+    assert slow.level == Level.WARNING
+    assert slow.data[0]["p95_seconds_peak"] == 0.7
+    assert latency.gc_heartbeat_latency(pd.DataFrame({"value": [0.01]})).level == Level.OK
+    assert not latency.gc_heartbeat_latency(pd.DataFrame()).checked
+
+
+def test_pause_logs_keeps_warnings_about_gc_and_pauses_only():
+    lines = pd.DataFrame(
+        {
+            "level": ["INFO", "WARN", "ERROR", "ERROR"],
+            "msg": [
+                "GC heartbeat ok",
+                "GC heartbeat failed: timeout",
+                "event loop pause of 2.1 s",
+                "database unavailable",
+            ],
+        }
+    )
+    found = latency.pause_logs(lines)
+    assert found.level == Level.WARNING and found.count == 2
+    assert [r["msg"] for r in found.data] == [
+        "GC heartbeat failed: timeout",
+        "event loop pause of 2.1 s",
+    ]
+    assert latency.pause_logs(lines.iloc[[0, 3]]).level == Level.OK
