@@ -151,6 +151,21 @@ TEMPLATES: dict[str, Template] = {
         "004 Scenario 5 step 4 / Scenario 7 (MCHighCPU)",
         {"pod_regex": "meeting-controller-.*", **_W},
     ),
+    # mcops:mc_memory_usage:ratio inline: working set over the container limit, else the
+    # server's RSS over MEMORY_LIMIT_BYTES (mc_memory_limit_bytes)
+    "mc_memory_ratio": Template(
+        'max by (pod) (container_memory_working_set_bytes{{pod=~{pod_regex}, container!=""}}) '
+        '/ max by (pod) (container_spec_memory_limit_bytes{{pod=~{pod_regex}, container!=""}} '
+        "> 0) or max by (instance) (process_resident_memory_bytes) / max by (instance) "
+        "(mc_memory_limit_bytes > 0)",
+        "004 Scenario 7 steps 1, 4 (MCHighMemory)",
+        {"pod_regex": "meeting-controller-.*"},
+    ),
+    # instance:mc_meeting_capacity_usage:ratio inline
+    "mc_capacity_ratio": Template(
+        "max by (instance) (mc_meetings_active / (mc_meeting_capacity > 0))",
+        "004 Scenario 7 (MCCapacityWarning)",
+    ),
     "process_memory": Template("process_resident_memory_bytes", "local stand-in for 004 S7"),
     "process_cpu": Template(
         "rate(process_cpu_seconds_total[{window}])", "local stand-in for 004 S7", _W

@@ -1,10 +1,11 @@
 """MCMeetingStale / MCLowConnectionCount open meeting_lifecycle, which finds what is wrong.
 
-The real server on SQLite (and PostgreSQL) hosts four meetings: one with a participant
+The real server on SQLite hosts four meetings: one with a participant
 connected, one nobody joined, and two the MC lost (their actors stopped through the
 admin API, as after an MC restart) whose rows the GC still calls active, last updated
 two hours ago. The notebook runs through the `mcops` CLI in plan mode, then applies
-Option 3 (end stale meetings in the GC), then applies again.
+Option 3 (end stale meetings in the GC), then applies again. EndStaleMeetings itself is
+tested on PostgreSQL too, in tests/mcops/remediate.
 """
 
 from __future__ import annotations
@@ -68,7 +69,8 @@ def meeting_lifecycle(server, url: str, out: Path, *extra: str) -> Run:
     )
 
 
-def test_lost_meetings_are_found_planned_and_ended(db_url, tmp_path):
+def test_lost_meetings_are_found_planned_and_ended(sqlite_url, tmp_path):
+    db_url = sqlite_url
     with running_server(db_url) as server:
         with server.client("did:plc:alice") as alice:
             for meeting in ("meeting-live", "meeting-empty", *LOST):

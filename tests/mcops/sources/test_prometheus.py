@@ -166,3 +166,12 @@ def test_auth_and_timeout_statuses(fake_api):
         PrometheusSource(fake_api(403, 0), bearer_token="t").instant("up")
     with pytest.raises(SourceUnreachable, match=r"did not answer within 0.3s"):
         PrometheusSource(fake_api(200, 2.0), timeout=0.3).instant("up")
+
+
+def test_every_promql_template_is_accepted_by_a_real_prometheus(target):
+    """The notebooks' queries are text: a typo would only show during an incident."""
+    with running_prometheus(targets=[target]) as url:
+        prom = PrometheusSource(url)
+        for name in sorted(promql.TEMPLATES):
+            frame = prom.instant(promql.render(name))  # raises SourceQueryError on bad PromQL
+            assert list(frame.columns[:3]) == ["timestamp", "metric", "value"], name
