@@ -1,0 +1,80 @@
+"""Runbook 000 "Performance Profiling" and "Identifying Bottlenecks": where time goes.
+
+Slow message types (``actor_message_duration_p95`` by ``message_type`` against the
+runbook's fast / normal / slow classes), slow statements, the connection pool, and the
+runbook's three indexes for actor queries: which of them the database lacks.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+
+from mcops.checks.epochs import remediation_verified
+from mcops.checks.metrics import metric_check
+from mcops.findings import Finding, Level
+from mcops.remediate.sql_indexes import RUNBOOK_INDEXES
+from mcops.thresholds import Thresholds
+
+__all__ = ["indexes_verified", "missing_indexes", "p95_by_message_type", "p95_per_operation"]
+
+_PURPOSE = {
+    "idx_messages_convo_epoch": "speed up epoch lookup",
+    "idx_members_convo_active": "speed up member lookup",
+    "idx_messages_convo_seq": "speed up sequence number calculation",
+}
+
+
+def p95_by_message_type(snapshot: pd.DataFrame, *, thresholds: Thresholds | None = None) -> Finding:
+    """Each message type's p95 against its class (GetEpoch fast < 10 ms, AddMembers
+    normal 10–50 ms, ...); the slowest relative to its class first."""
+    return metric_check("p95_by_message_type", snapshot, "p95_latency_ms", thresholds=thresholds)
+
+
+def p95_per_operation(snapshot: pd.DataFrame) -> pd.DataFrame:
+    """The snapshot's p95 rows as ``operation``, ``p95_ms`` for a bar chart."""
+    if snapshot.empty or "key" not in snapshot:
+        return pd.DataFrame(columns=["operation", "p95_ms"])
+    rows = snapshot[(snapshot["key"] == "p95_latency_ms") & snapshot["value"].notna()]
+    return pd.DataFrame(
+        {"operation": rows["operation"].astype(str), "p95_ms": rows["value"].astype(float)}
+    ).reset_index(drop=True)
+
+
+def missing_indexes(indexes: pd.DataFrame) -> Finding:
+    """Database Optimization: which of the runbook's indexes do not exist (by name)."""
+    check = "missing_indexes"
+    present = set(indexes["index_name"].astype(str)) if "index_name" in indexes else set()
+    missing = [spec for spec in RUNBOOK_INDEXES if spec.name not in present]
+    if not missing:
+        return Finding.make(check, Level.OK, "The runbook's three indexes exist", count=0)
+    rows = [
+        {
+            "index": spec.name,
+            "table": spec.table,
+            "columns": ", ".join(spec.columns),
+            "where": spec.where,
+            "purpose": _PURPOSE.get(spec.name, ""),
+        }
+        for spec in missing
+    ]
+    return Finding.make(
+        check,
+        Level.WARNING,
+        f"{len(missing)} of the runbook's {len(RUNBOOK_INDEXES)} indexes are missing: "
+        + ", ".join(spec.name for spec in missing),
+        detail="Actor queries scan whole tables without them; add them (CONCURRENTLY on "
+        "PostgreSQL) with the plan below.",
+        rows=rows,
+        count=len(missing),
+    )
+
+
+def indexes_verified(indexes: pd.DataFrame, *, report: Any | None) -> Finding:
+    """After AddRunbookIndexes: none of the runbook's indexes may be missing once applied."""
+    present = set(indexes["index_name"].astype(str)) if "index_name" in indexes else set()
+    missing = pd.DataFrame({"index": [s.name for s in RUNBOOK_INDEXES if s.name not in present]})
+    return remediation_verified(
+        missing, report=report, what="missing runbook indexes", check="indexes_added"
+    )
