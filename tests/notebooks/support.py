@@ -10,7 +10,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from tests.support.server_process import ADMIN_TOKEN
+
 ROOT = Path(__file__).resolve().parents[2]
+#: the environment variable tests pass the server's admin token in
+TOKEN_VARIABLE = "MCOPS_TEST_ADMIN_TOKEN"
 
 
 @dataclass(frozen=True)
@@ -55,3 +59,17 @@ def mcops_run(scenario: str, out_dir: Path, *args: str, env: dict[str, str] | No
         timeout=240,
     )
     return Run(proc.returncode, proc.stdout + proc.stderr, out_dir)
+
+
+def run_against(
+    scenario: str, out_dir: Path, server: Any, *params: str, env: dict[str, str] | None = None
+) -> Run:
+    """``mcops run SCENARIO`` against a test server: its URL, its admin token passed as
+    ``env:`` (so the evidence can be searched for it), and ``params`` (``NAME=VALUE``)."""
+    args = [f"service_url={server.url}", f"admin_token=env:{TOKEN_VARIABLE}", *params]
+    return mcops_run(
+        scenario,
+        out_dir,
+        *[part for value in args for part in ("-p", value)],
+        env={TOKEN_VARIABLE: ADMIN_TOKEN, **(env or {})},
+    )

@@ -11,14 +11,13 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from tests.notebooks.support import mcops_run
+from tests.notebooks.support import run_against
 from tests.notebooks.test_alert_chain import wait_for
 from tests.support.prometheus import running_prometheus
 from tests.support.server_process import ADMIN_TOKEN, running_server
 
 pytestmark = pytest.mark.slow
 
-TOKEN_ENV = {"MCOPS_TEST_ADMIN_TOKEN": ADMIN_TOKEN}
 MESSAGES = 6
 
 
@@ -56,18 +55,13 @@ def test_slow_meeting_actors_are_found_and_the_other_causes_checked(sqlite_url, 
             ],
             timeout=30,
         )
-        args = [
-            f"service_url={server.url}",
-            f"prometheus_url={prom}",
-            f"log_source=file:{server.log_file}",
-            "admin_token=env:MCOPS_TEST_ADMIN_TOKEN",
-            "window=5m",
-        ]
-        run = mcops_run(
+        run = run_against(
             "high_latency",
             tmp_path / "run",
-            *[part for value in args for part in ("-p", value)],
-            env=TOKEN_ENV,
+            server,
+            f"prometheus_url={prom}",
+            f"log_source=file:{server.log_file}",
+            "window=5m",
         )
 
     assert run.exit_code == 0, run.output

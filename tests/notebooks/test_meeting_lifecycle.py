@@ -17,12 +17,11 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from tests.notebooks.support import Run, mcops_run
+from tests.notebooks.support import Run, run_against
 from tests.support.server_process import ADMIN_TOKEN, running_server
 
 pytestmark = pytest.mark.slow
 
-TOKEN_ENV = {"MCOPS_TEST_ADMIN_TOKEN": ADMIN_TOKEN}
 LOST = ("meeting-lost-1", "meeting-lost-2")
 
 
@@ -56,16 +55,14 @@ def lose_meetings(server, url: str) -> None:
 
 
 def meeting_lifecycle(server, url: str, out: Path, *extra: str) -> Run:
-    args = [
-        f"service_url={server.url}",
+    return run_against(
+        "meeting_lifecycle",
+        out,
+        server,
         f"database_url={url}",
         f"log_source=file:{server.log_file}",
-        "admin_token=env:MCOPS_TEST_ADMIN_TOKEN",
         "window=15m",
         *extra,
-    ]
-    return mcops_run(
-        "meeting_lifecycle", out, *[p for value in args for p in ("-p", value)], env=TOKEN_ENV
     )
 
 

@@ -14,12 +14,11 @@ import pytest
 import sqlalchemy as sa
 
 from mcops.remediate.sql_indexes import RUNBOOK_INDEXES
-from tests.notebooks.support import Run, mcops_run
+from tests.notebooks.support import Run, run_against
 from tests.support.server_process import ADMIN_TOKEN, running_server
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 
-TOKEN_ENV = {"MCOPS_TEST_ADMIN_TOKEN": ADMIN_TOKEN}
 CREATE = "/xrpc/blue.catbird.mls.createConvo"
 SEND = "/xrpc/blue.catbird.mls.sendMessage"
 NAMES = sorted(spec.name for spec in RUNBOOK_INDEXES)
@@ -36,15 +35,8 @@ def index_names(url: str) -> set[str]:
 
 
 def performance_profile(server, url: str, out: Path, *extra: str) -> Run:
-    args = [
-        f"service_url={server.url}",
-        f"database_url={url}",
-        "admin_token=env:MCOPS_TEST_ADMIN_TOKEN",
-        "window=10m",
-        *extra,
-    ]
-    return mcops_run(
-        "performance_profile", out, *[p for value in args for p in ("-p", value)], env=TOKEN_ENV
+    return run_against(
+        "performance_profile", out, server, f"database_url={url}", "window=10m", *extra
     )
 
 

@@ -14,12 +14,11 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from tests.notebooks.support import Run, mcops_run
+from tests.notebooks.support import Run, run_against
 from tests.support.server_process import ADMIN_TOKEN, running_server
 
 pytestmark = pytest.mark.slow
 
-TOKEN_ENV = {"MCOPS_TEST_ADMIN_TOKEN": ADMIN_TOKEN}
 ENV = {"MEMORY_LIMIT_BYTES": str(256 * 2**20), "MC_CAPACITY": "10"}
 
 
@@ -35,15 +34,8 @@ def controller_status(url: str, mc_id: str) -> str:
 
 
 def resource_pressure(server, url: str, out: Path, *extra: str) -> Run:
-    args = [
-        f"service_url={server.url}",
-        f"database_url={url}",
-        "admin_token=env:MCOPS_TEST_ADMIN_TOKEN",
-        "window=10m",
-        *extra,
-    ]
-    return mcops_run(
-        "resource_pressure", out, *[p for value in args for p in ("-p", value)], env=TOKEN_ENV
+    return run_against(
+        "resource_pressure", out, server, f"database_url={url}", "window=10m", *extra
     )
 
 
