@@ -47,9 +47,10 @@ _LIFECYCLE_WORDS = r"(?i)meeting|session|lifecycle"
 
 def fetch_counts(inv: Investigation) -> pd.DataFrame:
     """Step 1: both gauges over the window (Prometheus), else three scrapes 1 s apart."""
-    frames = [inv.metric_range(name) for name in GAUGES]
-    frame = pd.concat([f for f in frames if not f.empty], ignore_index=True)
-    return frame if not frame.empty else pd.DataFrame(columns=["timestamp", "metric", "value"])
+    frames = [f for f in (inv.metric_range(name) for name in GAUGES) if not f.empty]
+    if not frames:  # neither gauge exported: meeting_counts says so
+        return pd.DataFrame(columns=["timestamp", "metric", "value"])
+    return pd.concat(frames, ignore_index=True)
 
 
 def latest(frame: pd.DataFrame, metric: str) -> float | None:
