@@ -16,6 +16,8 @@ from typing import Any
 
 import pandas as pd
 
+from mcops.checks.verification import applied as _applied
+from mcops.checks.verification import remediation_verified
 from mcops.errors import SourceConfigError, SourceError
 from mcops.findings import Finding, Level
 from mcops.remediate.audit import resolve_audit_path
@@ -213,45 +215,6 @@ def duplicate_writers(frame: pd.DataFrame) -> Finding:
             "through — check that its actor system is enabled (step 1)."
         ),
         rows=frame,
-    )
-
-
-def _applied(report: Any | None) -> bool:
-    return report is not None and getattr(report, "mode", "plan") == "apply"
-
-
-def remediation_verified(
-    remaining: pd.DataFrame,
-    *,
-    report: Any | None,
-    what: str,
-    check: str = "remediation_verified",
-) -> Finding:
-    """After a remediation: the runbook's query must return no rows once applied.
-
-    ``remaining`` is that query's result now; ``report`` the action's
-    `mcops.remediate.ActionReport` (None: the action could not be built, e.g. no
-    database); ``what`` names the rows ("duplicate commit epochs"). Rows remaining after
-    a plan are expected and reported as info; after an apply they are critical.
-    """
-    applied = _applied(report)
-    n = len(remaining)
-    if n == 0:
-        return Finding.make(check, Level.OK, f"Verified: no {what} remain")
-    if applied:
-        return Finding.make(
-            check,
-            Level.CRITICAL,
-            f"Verification failed: {n} {what} remain after the apply",
-            detail="The remediation did not leave the expected state; see the audit log.",
-            rows=remaining,
-        )
-    return Finding.make(
-        check,
-        Level.INFO,
-        f"Plan only: {n} {what} remain (nothing was changed)",
-        detail="Review the plan above, then run again with apply_remediation=True.",
-        rows=remaining,
     )
 
 

@@ -11,8 +11,8 @@ from typing import Any
 
 import pandas as pd
 
-from mcops.checks.epochs import remediation_verified
 from mcops.checks.metrics import metric_check
+from mcops.checks.verification import remediation_verified
 from mcops.findings import Finding, Level
 from mcops.remediate.sql_indexes import RUNBOOK_INDEXES
 from mcops.thresholds import Thresholds
