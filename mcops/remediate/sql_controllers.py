@@ -50,7 +50,9 @@ class MarkController(SqlRowAction):
         return f"meeting_controllers id={self.mc_id} status→{self.status}"
 
     def _changes(self, conn: sa.Connection, *, lock: bool) -> list[RowChange]:
-        query = sa.select(meeting_controllers).where(
+        # Only id and status: a live MC heartbeats into its row every few seconds, and a
+        # plan (or an undo) must not go stale, nor roll back last_heartbeat, because of it.
+        query = sa.select(meeting_controllers.c.id, meeting_controllers.c.status).where(
             meeting_controllers.c.id == self.mc_id,
             meeting_controllers.c.status != self.status,
         )

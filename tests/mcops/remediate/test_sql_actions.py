@@ -195,7 +195,7 @@ CASES = {
     "mark_controller": Case(
         lambda e, a, b: MarkController(e, "mc1", status="draining", audit=a, backup_dir=b),
         1,
-        "UPDATE meeting_controllers SET current_sessions = 6 WHERE id = 'mc1'",
+        None,  # status is all it plans on: heartbeats may move (test_mark_controller_...)
         ("meeting_controllers", "UPDATE", "id", "'mc1'"),
     ),
     "end_stale_meetings": Case(
@@ -407,3 +407,30 @@ def test_restore_backup_file_when_the_result_is_gone(engine, audit, backups):
     restore.apply(plan)
     assert snapshot(engine) == before, "ids, values and timestamps restored from the file"
     assert restore.plan().empty
+
+
+def test_mark_controller_ignores_heartbeats_between_plan_apply_and_undo(engine, audit, backups):
+    """A live MC heartbeats every few seconds: that must neither stale the plan nor be
+    rolled back by the undo (found when the server heartbeated between plan and apply)."""
+    seed(engine)
+    action = MarkController(engine, "mc1", status="draining", audit=audit, backup_dir=backups)
+    plan = action.plan()
+
+    def heartbeat(sessions: int) -> None:
+        with engine.begin() as conn:
+            conn.execute(
+                meeting_controllers.update()
+                .where(meeting_controllers.c.id == "mc1")
+                .values(current_sessions=sessions, last_heartbeat=at(200 + sessions))
+            )
+
+    heartbeat(6)
+    result = action.apply(plan)
+    assert result.changed == 1
+    heartbeat(7)
+    action.undo(result)
+    with engine.connect() as conn:
+        row = conn.execute(
+            sa.select(meeting_controllers).where(meeting_controllers.c.id == "mc1")
+        ).one()
+    assert (row.status, row.current_sessions) == ("active", 7)
