@@ -28,6 +28,7 @@ from mcops.display import (
 )
 from mcops.errors import NotebookFailed
 from mcops.findings import Finding, Level
+from mcops.registry import check_spec
 from mcops.secrets import Redactor, redactor_for, resolve_all
 
 __all__ = [
@@ -86,9 +87,10 @@ class Recorder:
         return list(self._findings.values())
 
     def add(self, finding: Finding) -> None:
-        """Keep and display one finding."""
+        """Keep and display one finding; its check must be declared in `mcops.registry`."""
         if not isinstance(finding, Finding):
             raise TypeError(f"Recorder.add takes a Finding, got {type(finding).__name__}")
+        check_spec(finding.check)  # UnknownCheck names the fix
         self._findings[finding.check] = finding
         self._show(finding_bundle(finding.to_dict()))
 
@@ -179,7 +181,7 @@ def nothing_checked_message(
 
     None when at least one check ran (or nothing was recorded at all).
     """
-    if not findings or any(not str(f["title"]).startswith("not checked:") for f in findings):
+    if not findings or any(_was_checked(f) for f in findings):
         return None
     bad = {name: s for name, s in sources.items() if s.get("state") != "ok"}
     if bad:
@@ -193,6 +195,13 @@ def nothing_checked_message(
         f"no check of scenario {scenario!r} could run — {named} — fix: give a reachable "
         f"source with -p NAME=VALUE (see `mcops list`) and run again"
     )
+
+
+def _was_checked(finding: Mapping[str, Any]) -> bool:
+    """summary.json's ``checked``; summaries written before it existed say so in the title."""
+    if "checked" in finding:
+        return bool(finding["checked"])
+    return not str(finding.get("title", "")).startswith("not checked:")
 
 
 def worst_level(findings: Iterable[Mapping[str, Any]]) -> Level | None:

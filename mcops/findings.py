@@ -44,9 +44,12 @@ class Level(enum.IntEnum):
 class Finding:
     """The result of one check.
 
-    ``check`` is the stable check id from DESIGN.md (e.g. ``duplicate_epochs``).
+    ``check`` is a check id declared in `mcops.registry` (e.g. ``duplicate_epochs``).
     ``data`` holds up to DATA_ROW_CAP JSON-able rows; ``count`` is the full number of
-    offending rows (0 when the check passed).
+    offending rows (0 when the check passed). ``checked`` is False when the check's
+    source could not be used (level info, the title says why). ``affected_meetings``
+    is the number of distinct meetings the trouble touches, when the check knows it:
+    runbook 004's "P3 affects multiple meetings → P2" counts meetings, not rows.
     """
 
     check: str
@@ -55,6 +58,8 @@ class Finding:
     detail: str = ""
     count: int = 0
     data: tuple[Mapping[str, Any], ...] = field(default_factory=tuple)
+    checked: bool = True
+    affected_meetings: int | None = None
 
     @classmethod
     def make(
@@ -66,6 +71,7 @@ class Finding:
         detail: str = "",
         rows: Sequence[Mapping[str, Any]] | Any = (),
         count: int | None = None,
+        affected_meetings: int | None = None,
     ) -> Finding:
         """Build a Finding from rows (a list of dicts or a DataFrame), capping ``data``."""
         records = _records(rows)
@@ -76,16 +82,13 @@ class Finding:
             detail=detail,
             count=len(records) if count is None else int(count),
             data=tuple(records[:DATA_ROW_CAP]),
+            affected_meetings=None if affected_meetings is None else int(affected_meetings),
         )
 
     @classmethod
     def not_checked(cls, check: str, why: str) -> Finding:
         """The contract for a missing or unreachable source: info, 'not checked: <why>'."""
-        return cls(check=check, level=Level.INFO, title=f"not checked: {why}")
-
-    @property
-    def checked(self) -> bool:
-        return not self.title.startswith("not checked:")
+        return cls(check=check, level=Level.INFO, title=f"not checked: {why}", checked=False)
 
     def to_dict(self) -> dict[str, Any]:
         """The summary.json shape."""
@@ -96,6 +99,8 @@ class Finding:
             "detail": self.detail,
             "count": self.count,
             "data": [_jsonable_row(row) for row in self.data],
+            "checked": self.checked,
+            "affected_meetings": self.affected_meetings,
         }
 
 

@@ -13,6 +13,7 @@ it investigates is down; its frame comes back empty so plots still draw.
 
 from __future__ import annotations
 
+import inspect
 import re
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
@@ -24,6 +25,7 @@ from IPython.display import Markdown, display
 from mcops import plots, promql, snapshot
 from mcops.checks import service as service_checks
 from mcops.errors import (
+    McopsError,
     RemediationError,
     SourceAuthError,
     SourceConfigError,
@@ -251,9 +253,14 @@ class Investigation:
         except SourceError as err:
             self.recorder.add(Finding.not_checked(check_id, _why(err)))
             return pd.DataFrame()
+        if "check" not in judge_options and _takes_check(judge):
+            judge_options["check"] = check_id
         finding = judge(frame, **judge_options)
         if finding.check != check_id:
-            finding = Finding(**{**finding.__dict__, "check": check_id})
+            raise McopsError(
+                f"inv.check({check_id!r}, ...) got a finding for {finding.check!r} from "
+                f"{getattr(judge, '__name__', judge)} — fix: name the check once, in inv.check"
+            )
         self.recorder.add(finding)
         return frame
 
@@ -333,6 +340,13 @@ class Investigation:
             }
         )
         return pd.DataFrame(rows)
+
+
+def _takes_check(judge: Callable[..., Finding]) -> bool:
+    try:
+        return "check" in inspect.signature(judge).parameters
+    except (TypeError, ValueError):  # builtins, some partials
+        return False
 
 
 def _why(err: SourceError) -> str:

@@ -55,6 +55,11 @@ COMMON_PARAMETERS: tuple[Parameter, ...] = (
     Parameter("meeting_id", "str", '""', "meeting id to focus on"),
     Parameter("mc_id", "str", '""', "meeting controller id to focus on"),
     Parameter("apply_remediation", "bool", "False", "True: apply remediations (else plan)"),
+    Parameter("admin_token", "str", '""', "server admin API token, e.g. env:MCOPS_ADMIN_TOKEN"),
+    Parameter("thresholds_file", "str", '""', "YAML overriding mcops/thresholds.yaml"),
+    Parameter("severity_scheme", "str", '"SEV"', "SEV (runbook 000) or P (runbook 004)"),
+    Parameter("incident_started", "str", '""', "ISO time the incident began (alert startsAt)"),
+    Parameter("security_suspected", "bool", "False", "True: a security breach is suspected"),
 )
 
 _TYPES: dict[str, tuple[type, ...]] = {

@@ -43,7 +43,7 @@ def test_notebook_declares_common_set_and_types(declared):
     assert declared["window"].type_name == "str"
     assert declared["apply_remediation"].type_name == "bool"
     assert declared["level"].help == "level of the duplicate_epochs finding"
-    assert len(COMMON_PARAMETERS) == 13
+    assert len(COMMON_PARAMETERS) == 18  # DESIGN "Common parameters"
 
 
 def test_unknown_name_lists_the_known_ones(declared):
