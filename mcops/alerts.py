@@ -94,14 +94,18 @@ def parameters_for(
     """The notebook parameters for one alert, and the names dropped as undeclared.
 
     Receiver defaults first, then the alert's labels (``LABEL_PARAMETERS``); with
-    ``declared``, only names the notebook declares are kept. ``apply_remediation`` is
-    always False: an alert never changes anything by itself.
+    ``declared``, only names the notebook declares are kept. ``startsAt`` becomes
+    ``incident_started`` (004: "P2 persists for > 2 hours → P1" needs the start).
+    ``apply_remediation`` is always False: an alert never changes anything by itself.
     """
     labels = alert.get("labels") or {}
     params = dict(defaults)
     for name in LABEL_PARAMETERS:
         if labels.get(name):
             params[name] = str(labels[name])
+    started = str(alert.get("startsAt") or "")
+    if started and not started.startswith("0001-"):  # Go's zero time: not started
+        params["incident_started"] = started
     if labels.get("runbook") == "004":  # runbook 004 classifies in P1–P4
         params.setdefault("severity_scheme", "P")
     params["apply_remediation"] = False

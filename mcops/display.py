@@ -23,6 +23,8 @@ __all__ = [
     "findings_table_html",
     "findings_table_text",
     "record_bundle",
+    "severity_bundle",
+    "severity_lines",
     "summary_bundle",
     "summary_html",
     "summary_text",
@@ -114,6 +116,40 @@ def record_bundle(mimetype: str, record: Mapping[str, Any], text: str) -> dict[s
     }
 
 
+def severity_lines(severity: Mapping[str, Any]) -> list[str]:
+    """The verdict as an on-call engineer reads it: level and why, how fast, whom, next."""
+    lines = [f"{severity.get('level')} ({severity.get('scheme')}): {severity.get('reason', '')}"]
+    respond = severity.get("response_time")
+    lines.append(
+        f"Respond within {respond}."
+        if respond
+        else "Response time: runbook 000 sets none; act on the level."
+    )
+    if severity.get("escalation"):
+        lines.append(f"Escalation: {severity['escalation']}")
+    if severity.get("notify"):
+        lines.append(f"Notify: {', '.join(severity['notify'])}")
+    if severity.get("next_scenarios"):
+        lines.append(f"Next: {', '.join(severity['next_scenarios'])}")
+    return lines
+
+
+def severity_bundle(severity: Mapping[str, Any]) -> dict[str, Any]:
+    """The verdict: level, reason, response time, escalation and next scenarios."""
+    lines = severity_lines(severity)
+    level = str(severity.get("level", ""))
+    colour = LEVEL_COLOURS["critical" if level in ("SEV1", "SEV2", "P1", "P2") else "warning"]
+    body = "".join(f"<div>{_esc(line)}</div>" for line in lines[1:])
+    return {
+        SEVERITY_MIME: dict(severity),
+        "text/html": (
+            f'<div class="mcops-severity" style="border-left:6px solid {colour};'
+            f'padding:4px 8px"><b>{_esc(lines[0])}</b>{body}</div>'
+        ),
+        "text/plain": "severity " + "\n".join(lines),
+    }
+
+
 def summary_html(summary: Mapping[str, Any]) -> str:
     """The whole run at a glance: status, severity, sources, findings, remediations."""
     severity = summary.get("severity") or {}
@@ -122,9 +158,9 @@ def summary_html(summary: Mapping[str, Any]) -> str:
         f"status {_esc(summary.get('status', ''))}</h3>"
     ]
     if severity:
+        first, *rest = severity_lines(severity)
         parts.append(
-            f"<p><b>{_esc(severity.get('level', ''))}</b> ({_esc(severity.get('scheme', ''))}): "
-            f"{_esc(severity.get('reason', ''))}</p>"
+            f"<p><b>{_esc(first)}</b></p>" + "".join(f"<div>{_esc(line)}</div>" for line in rest)
         )
     error = summary.get("error")
     if error:
@@ -154,10 +190,8 @@ def summary_text(summary: Mapping[str, Any]) -> str:
     lines = [f"mcops summary: {summary.get('scenario', '')} — status {summary.get('status', '')}"]
     severity = summary.get("severity") or {}
     if severity:
-        lines.append(
-            f"severity {severity.get('level')} ({severity.get('scheme')}): "
-            f"{severity.get('reason', '')}"
-        )
+        first, *rest = severity_lines(severity)
+        lines += [f"severity {first}", *rest]
     if summary.get("error"):
         lines.append(f"error: {summary['error'].get('message', '')}")
     for name, state in (summary.get("sources") or {}).items():

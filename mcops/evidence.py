@@ -24,6 +24,7 @@ from mcops.display import (
     SUMMARY_MIME,
     finding_bundle,
     record_bundle,
+    severity_bundle,
     summary_bundle,
 )
 from mcops.errors import NotebookFailed
@@ -118,19 +119,32 @@ class Recorder:
         self._show(record_bundle(REMEDIATION_MIME, record, text))
 
     def severity(
-        self, scheme: str, level: str, reason: str, *, next_scenarios: Sequence[str] = ()
+        self,
+        scheme: str,
+        level: str,
+        reason: str,
+        *,
+        next_scenarios: Sequence[str] = (),
+        response_time: str | None = None,
+        escalation: str = "",
+        notify: Sequence[str] = (),
+        upgraded_from: str | None = None,
+        triggers: Sequence[str] = (),
     ) -> None:
-        """Record the incident severity (``SEV``/``P`` scheme) and what to run next."""
+        """Record the incident severity (``SEV``/``P`` scheme), how fast to respond, whom
+        to escalate to, the upgrade triggers that fired and what to run next."""
         self._severity = {
             "scheme": scheme,
             "level": level,
             "reason": reason,
+            "response_time": response_time,
+            "escalation": escalation,
+            "notify": list(notify),
+            "upgraded_from": upgraded_from,
+            "triggers": list(triggers),
             "next_scenarios": list(next_scenarios),
         }
-        text = f"severity {level} ({scheme}): {reason}"
-        if next_scenarios:
-            text += f" — next: {', '.join(next_scenarios)}"
-        self._show(record_bundle(SEVERITY_MIME, self._severity, text))
+        self._show(severity_bundle(self._severity))
 
     def summary(self, *, status: str = "ok", error: Mapping[str, Any] | None = None) -> dict:
         """The summary.json dict as it stands now (redacted)."""

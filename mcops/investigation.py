@@ -311,7 +311,13 @@ class Investigation:
         return self.recorder.findings
 
     def conclude(self, scheme: str, **context: Any) -> Severity:
-        """Severity from every finding so far, the overview plot, and the summary."""
+        """Severity from every finding so far, the overview plot, and the summary.
+
+        The incident's start (``incident_started``, the alert's ``startsAt``) and
+        ``security_suspected`` come from the parameters; ``context`` may override them.
+        """
+        context.setdefault("incident_started_at", self.incident_started)
+        context.setdefault("security_suspected", bool(self.params.get("security_suspected")))
         result = assess(
             self.recorder.findings,
             scheme=scheme,  # type: ignore[arg-type]
@@ -319,13 +325,27 @@ class Investigation:
             thresholds=self.thresholds,
         )
         here = self.recorder.scenario  # "run db_consistency next" is no advice inside it
-        next_scenarios = tuple(name for name in result.next_scenarios if name != here)
+        verdict = result.to_dict()
         self.recorder.severity(
-            result.scheme, result.level, result.reason, next_scenarios=next_scenarios
+            result.scheme,
+            result.level,
+            result.reason,
+            next_scenarios=[name for name in result.next_scenarios if name != here],
+            response_time=verdict["response_time"],
+            escalation=result.escalation,
+            notify=result.notify,
+            upgraded_from=result.upgraded_from,
+            triggers=result.triggers,
         )
         display(plots.findings_overview(self.recorder.findings, title="Findings at a glance"))
         self.recorder.finish()
         return result
+
+    @property
+    def incident_started(self) -> datetime | None:
+        """``incident_started`` as UTC, None when not given."""
+        text = str(self.params.get("incident_started") or "")
+        return resolve_until(text, name="incident_started") if text else None
 
     def describe_sources(self) -> pd.DataFrame:
         """Which parameters point where (passwords shown as ***), for the notebook header."""

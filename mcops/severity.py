@@ -1,155 +1,36 @@
 """Turn findings into one incident severity, in either runbook's scheme.
 
 ``SEV`` (SEV1–SEV4) is runbook 000's on-call playbook; ``P`` (P1–P4) is runbook 004's
-classification table with its upgrade triggers. Both read the same Findings, so a
-scenario notebook can report whichever scheme its runbook uses.
+classification table with its upgrade triggers. Both read the same Findings through
+the kind each check declares in `mcops.registry`, so no check id is written here: a
+new check gets its severity and its route by being declared there.
 
-The check → scenario and alert → scenario tables live here, once: ``next_scenarios``
-tells the engineer which notebook to open next, and the alert receiver uses
-``ALERT_SCENARIOS`` to pick the notebook an alert should run.
+Each rule below quotes the runbook line it comes from; tests/mcops/test_severity.py
+tests each at its boundary.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, fields, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 from mcops.errors import ParameterError
 from mcops.findings import Finding, Level
+from mcops.registry import KINDS, check_spec, routes_for
 from mcops.thresholds import Thresholds, default_thresholds
 
-__all__ = [
-    "ALERT_SCENARIOS",
-    "CHECK_SCENARIOS",
-    "SCENARIO_RUNBOOKS",
-    "Severity",
-    "SeverityContext",
-    "assess",
-    "scenarios_for",
-]
+__all__ = ["Severity", "SeverityContext", "assess", "format_duration"]
 
 Scheme = Literal["SEV", "P"]
+RUNBOOK: Mapping[str, str] = {"SEV": "000", "P": "004"}
 
-#: Which runbook each scenario notebook implements (DESIGN.md's scenario table).
-SCENARIO_RUNBOOKS: Mapping[str, frozenset[str]] = {
-    "triage": frozenset({"000", "004"}),
-    "actor_health": frozenset({"000"}),
-    "crash_loop": frozenset({"000"}),
-    "mailbox_backlog": frozenset({"000", "004"}),
-    "epoch_conflicts": frozenset({"000"}),
-    "memory_leak": frozenset({"000"}),
-    "db_consistency": frozenset({"000"}),
-    "performance_profile": frozenset({"000"}),
-    "actor_panics": frozenset({"004"}),
-    "meeting_lifecycle": frozenset({"004"}),
-    "service_outage": frozenset({"004"}),
-    "high_latency": frozenset({"004"}),
-    "gc_integration": frozenset({"004"}),
-    "resource_pressure": frozenset({"004"}),
-}
-
-#: Where to dig next when a check is not ok: the deep-dive scenarios, best first.
-CHECK_SCENARIOS: Mapping[str, tuple[str, ...]] = {
-    # triage
-    "health": ("service_outage",),
-    "readiness": ("service_outage",),
-    "error_logs": ("crash_loop", "actor_panics"),
-    "key_metrics": ("actor_health",),
-    # actor_health
-    "active_actors": ("memory_leak",),
-    "spawn_rate": ("crash_loop",),
-    "p95_latency": ("performance_profile", "high_latency"),
-    "error_rate": ("crash_loop", "performance_profile"),
-    "db_pool": ("mailbox_backlog", "performance_profile"),
-    # crash_loop
-    "crash_loop": ("crash_loop",),
-    "spawn_loop": ("crash_loop",),
-    "missing_conversation": ("crash_loop", "db_consistency"),
-    "epoch_drift": ("crash_loop", "db_consistency"),
-    # mailbox_backlog
-    "mailbox_depth": ("mailbox_backlog",),
-    "processing_vs_arrival": ("mailbox_backlog",),
-    "slow_queries": ("performance_profile", "mailbox_backlog"),
-    "messages_dropped": ("mailbox_backlog",),
-    # epoch_conflicts, db_consistency
-    "actor_system_enabled": ("epoch_conflicts",),
-    "duplicate_epochs": ("epoch_conflicts", "db_consistency"),
-    "epoch_consistency": ("db_consistency", "epoch_conflicts"),
-    "sequence_gaps": ("db_consistency",),
-    "left_member_unread": ("db_consistency",),
-    # memory_leak
-    "actor_count_trend": ("memory_leak",),
-    "memory_trend": ("memory_leak", "resource_pressure"),
-    "stale_actors": ("memory_leak",),
-    # performance_profile
-    "p95_by_message_type": ("performance_profile",),
-    "missing_indexes": ("performance_profile",),
-    # runbook 004
-    "actor_panics": ("actor_panics",),
-    "panic_logs": ("actor_panics",),
-    "panic_recurrence": ("actor_panics",),
-    "recent_rollout": ("actor_panics", "service_outage"),
-    "stale_meetings": ("meeting_lifecycle",),
-    "gc_mc_mismatch": ("meeting_lifecycle", "gc_integration"),
-    "connection_errors": ("meeting_lifecycle",),
-    "pods_not_ready": ("service_outage",),
-    "restarts": ("service_outage",),
-    "oom_killed": ("service_outage", "resource_pressure"),
-    "cpu_usage": ("resource_pressure", "high_latency"),
-    "memory_usage": ("resource_pressure", "memory_leak"),
-    "capacity": ("resource_pressure",),
-    "gc_heartbeat_failures": ("gc_integration",),
-    "registration": ("gc_integration",),
-}
-
-#: The notebook each Prometheus alert (deploy/prometheus/alerts.rules.yml) should run.
-ALERT_SCENARIOS: Mapping[str, str] = {
-    "ActorRestartRateHigh": "crash_loop",
-    "ActorMailboxBacklog": "mailbox_backlog",
-    "EpochConflictDetected": "epoch_conflicts",
-    "ActorUnresponsive": "performance_profile",
-    "MemoryUsageHigh": "memory_leak",
-    "ActorErrorRateHigh": "actor_health",
-    "MCHighMailboxDepthWarning": "mailbox_backlog",
-    "MCHighMailboxDepthCritical": "mailbox_backlog",
-    "MCActorPanic": "actor_panics",
-    "MCMeetingStale": "meeting_lifecycle",
-    "MCLowConnectionCount": "meeting_lifecycle",
-    "MCDown": "service_outage",
-    "MCPodRestartingFrequently": "service_outage",
-    "MCHighLatency": "high_latency",
-    "MCGCHeartbeatFailure": "gc_integration",
-    "MCGCHeartbeatWarning": "gc_integration",
-    "MCHighMemory": "resource_pressure",
-    "MCHighCPU": "resource_pressure",
-    "MCCapacityWarning": "resource_pressure",
-}
-
-# Checks whose critical finding means the service is down (SEV1; P1 "all pods").
-_OUTAGE = frozenset({"health", "readiness", "pods_not_ready"})
-# Checks that indicate data corruption: 000 says escalate to engineering when suspected.
-_DATA = frozenset(
-    {
-        "duplicate_epochs",
-        "epoch_consistency",
-        "sequence_gaps",
-        "left_member_unread",
-        "missing_conversation",
-        "epoch_drift",
-    }
-)
-# Checks whose warnings are hygiene, not degradation (SEV4 "minor issues, warnings").
-_HYGIENE = frozenset({"stale_actors", "missing_indexes", "recent_rollout", "error_logs"})
-# Checks whose count is a number of meetings (P3 "affects multiple meetings" → P2).
-_MEETING_SCOPED = frozenset({"stale_meetings", "gc_mc_mismatch", "connection_errors"})
-# Checks that set P1 on their own: their scenario comes first among equal levels.
-# Evidence of an actor panic, from metrics or from logs (004: any panic → P1).
-_PANICS = frozenset({"actor_panics", "panic_logs", "panic_recurrence"})
-_URGENT = _PANICS | {"messages_dropped", "registration"} | _OUTAGE
-# Sources of "Metrics unavailable" (P3) when they could not be checked.
-_METRICS = frozenset({"key_metrics", "p95_latency", "mailbox_depth"})
+# Kinds that are never degradation on their own: 000 SEV4 "minor issues, warnings";
+# 004 P4 "non-critical warnings".
+_MINOR = frozenset({"hygiene", "rollout"})
+# Kinds whose checks read metrics: 004 P3 "Metrics unavailable" when none of them ran.
+_METRIC_CHECKS = frozenset({"key_metrics", "p95_latency", "mailbox_depth"})
 
 
 @dataclass(frozen=True)
@@ -174,7 +55,7 @@ class Severity:
     escalation: str = ""
     notify: tuple[str, ...] = ()
     upgraded_from: str | None = None
-    triggers: tuple[str, ...] = field(default_factory=tuple)
+    triggers: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         """The summary.json shape (``scheme``, ``level``, ``reason`` first)."""
@@ -183,23 +64,17 @@ class Severity:
             "level": self.level,
             "reason": self.reason,
             "next_scenarios": list(self.next_scenarios),
+            "response_time": (
+                None if self.response_time is None else format_duration(self.response_time)
+            ),
             "response_time_seconds": (
                 None if self.response_time is None else self.response_time.total_seconds()
             ),
             "escalation": self.escalation,
             "notify": list(self.notify),
             "upgraded_from": self.upgraded_from,
+            "triggers": list(self.triggers),
         }
-
-
-def scenarios_for(check: str, *, scheme: Scheme | None = None) -> tuple[str, ...]:
-    """The scenarios to open next for ``check``, preferring the scheme's runbook."""
-    candidates = CHECK_SCENARIOS.get(check, ())
-    if scheme is None:
-        return candidates
-    runbook = "000" if scheme == "SEV" else "004"
-    preferred = tuple(s for s in candidates if runbook in SCENARIO_RUNBOOKS.get(s, ()))
-    return preferred or candidates
 
 
 def assess(
@@ -212,56 +87,73 @@ def assess(
     """Classify the findings of one investigation into ``scheme``'s levels.
 
     ``context`` may be a SeverityContext or a plain dict with the same keys (handy in a
-    notebook). Naive datetimes are taken as UTC.
+    notebook). Naive datetimes are taken as UTC. Findings that were not checked never
+    raise the level, and ``overview`` findings (key_metrics) restate their members.
     """
-    if scheme not in ("SEV", "P"):
+    if scheme not in RUNBOOK:
         raise ParameterError(f"unknown severity scheme {scheme!r}; use 'SEV' or 'P'", name="scheme")
     ctx = _context(context)
     t = thresholds or default_thresholds()
     found = list(findings)
-    checked = [f for f in found if f.checked]
-    nexts = _next_scenarios(checked, scheme)
+    judged = [f for f in found if f.checked and _kind(f) != "overview"]
+    nexts = next_scenarios(judged, scheme=scheme)
     if scheme == "SEV":
-        return _sev(checked, ctx, t, nexts)
-    return _p(found, checked, ctx, t, nexts)
+        return _sev(judged, ctx, t, nexts)
+    return _p(found, judged, ctx, t, nexts)
+
+
+def next_scenarios(findings: Iterable[Finding], *, scheme: Scheme) -> tuple[str, ...]:
+    """Where to dig next: routes of the findings at warning or worse.
+
+    Worst level first; among equals, the kind order of `mcops.registry` (a cause before
+    its symptom); each check's routes with the scheme's runbook first. No duplicates.
+    """
+    firing = [f for f in findings if f.checked and f.level >= Level.WARNING]
+    ordered = sorted(firing, key=lambda f: (-int(f.level), KINDS.index(_kind(f))))
+    seen: dict[str, None] = {}
+    for finding in ordered:
+        for scenario in routes_for(finding.check, runbook=RUNBOOK[scheme]):
+            seen.setdefault(scenario, None)
+    return tuple(seen)
 
 
 # --------------------------------------------------------------------------- SEV (000)
 
 
 def _sev(
-    checked: Sequence[Finding], ctx: SeverityContext, t: Thresholds, nexts: tuple[str, ...]
+    judged: Sequence[Finding], ctx: SeverityContext, t: Thresholds, nexts: tuple[str, ...]
 ) -> Severity:
-    critical = [f for f in checked if f.level == Level.CRITICAL]
-    warnings = [f for f in checked if f.level == Level.WARNING]
-    data = [f for f in checked if f.check in _DATA and f.level >= Level.WARNING]
-    if ctx.security_suspected:
+    """000 On-Call Playbook, Step 1: Assess severity."""
+    critical = _at(judged, Level.CRITICAL)
+    if ctx.security_suspected:  # "SEV1 (Critical): ... security breach"
         level, reason = "SEV1", "A security breach is suspected."
-    elif outage := [f for f in critical if f.check in _OUTAGE]:
-        level, reason = "SEV1", f"Service down: {_titles(outage)}."
-    elif lost := [f for f in critical if f.check == "messages_dropped"]:
+    elif down := _of(critical, "down"):  # "SEV1: Service down"
+        level, reason = "SEV1", f"Service down: {_titles(down)}."
+    elif lost := _of(critical, "loss"):  # "SEV1: data loss"
         level, reason = "SEV1", f"Data loss: {_titles(lost)}."
-    elif critical:
-        level, reason = "SEV2", f"Critical findings: {_titles(critical)}."
-    elif degraded := [f for f in warnings if f.check not in _HYGIENE]:
-        level, reason = "SEV3", f"Degraded: {_titles(degraded)}."
-    elif warnings:
-        level, reason = "SEV4", f"Minor issues: {_titles(warnings)}."
+    elif critical:  # "SEV2 (High): Partial outage, high error rate, severe degradation"
+        level, reason = "SEV2", f"Severe degradation: {_titles(critical)}."
+    elif degraded := [f for f in _at(judged, Level.WARNING) if _kind(f) not in _MINOR]:
+        level, reason = "SEV3", f"Degraded: {_titles(degraded)}."  # "SEV3 (Medium)"
+    elif minor := _at(judged, Level.WARNING):
+        level, reason = "SEV4", f"Minor issues: {_titles(minor)}."  # "SEV4: warnings"
     else:
         level, reason = "SEV4", "No check found a problem."
-    escalation = t.severity.sev[level].escalation
-    notes = []
-    if data:
-        notes.append("Data corruption suspected: escalate to the engineering team now.")
-    if ctx.security_suspected:
+    notes = [t.severity.sev[level].escalation]
+    # 000 Step 4 "Escalate to engineering team if: ... Data corruption suspected"
+    if data := _of(_at(judged, Level.WARNING), "data"):
+        notes.append(
+            f"Data corruption suspected ({_ids(data)}): escalate to the engineering team now."
+        )
+    if ctx.security_suspected:  # 000 Step 4 "... Security concerns"
         notes.append("Security concern: escalate to the engineering team now.")
     return Severity(
         scheme="SEV",
         level=level,
         reason=reason,
         next_scenarios=nexts,
-        response_time=None,
-        escalation=" ".join([escalation, *notes]),
+        response_time=None,  # runbook 000 names no response times
+        escalation=" ".join(notes),
         notify=("Security",) if ctx.security_suspected else (),
     )
 
@@ -271,104 +163,138 @@ def _sev(
 
 def _p(
     found: Sequence[Finding],
-    checked: Sequence[Finding],
+    judged: Sequence[Finding],
     ctx: SeverityContext,
     t: Thresholds,
     nexts: tuple[str, ...],
 ) -> Severity:
-    level, reason = _p_base(found, checked)
+    base, reason = _p_base(found, judged)
+    level = base
     triggers: list[str] = []
-    base = level
-    meetings = _affected_meetings(checked, ctx)
-    if level == "P3" and meetings >= t.severity.upgrade.multiple_meetings:
+    up = t.severity.upgrade
+    # "P3 affects multiple meetings -> Upgrade to P2"
+    meetings = _affected_meetings(judged, ctx)
+    if level == "P3" and meetings >= up.multiple_meetings:
         level = "P2"
         triggers.append(f"P3 affects {meetings} meetings → P2")
-    if level == "P2" and ctx.incident_started_at is not None:
-        now = ctx.now or datetime.now(UTC)
-        persisted = now - ctx.incident_started_at
-        if persisted > t.severity.upgrade.p2_to_p1_after:
-            level = "P1"
-            triggers.append(f"P2 persisted for {_duration(persisted)} → P1")
-    if any(f.check in _PANICS and f.level >= Level.WARNING for f in checked):
+    persisted = _persisted(ctx)
+    # "P2 persists for > 2 hours -> Upgrade to P1"
+    if level == "P2" and persisted is not None and persisted > up.p2_to_p1_after:
+        level = "P1"
+        triggers.append(f"P2 persisted for {format_duration(persisted)} → P1")
+    # "Any actor panic detected -> Upgrade to P1"
+    if panics := _of(_at(judged, Level.WARNING), "panic"):
         if level != "P1":
-            triggers.append("actor panic detected → P1")
+            triggers.append(f"actor panic detected ({_ids(panics)}) → P1")
         level = "P1"
     notify: tuple[str, ...] = ()
+    # "Any security breach suspected -> Upgrade to P1 + notify Security Team immediately"
     if ctx.security_suspected:
+        if level != "P1":
+            triggers.append("security breach suspected → P1")
         level = "P1"
-        triggers.append("security breach suspected → P1, notify the Security Team")
         notify = ("Security Team",)
-    row = t.severity.p[level]
     if triggers:
         reason = f"{reason.rstrip('.')}; upgraded: {'; '.join(triggers)}."
-    extra = _p_escalation_notes(checked, ctx)
+    row = t.severity.p[level]
+    notes = [row.escalation + "."]
+    notes += _p_time_notes(level, persisted, t)
+    notes += _p_escalation_notes(judged, ctx)
     return Severity(
         scheme="P",
         level=level,
         reason=reason,
         next_scenarios=nexts,
         response_time=row.response_time,
-        escalation=" ".join([row.escalation + ".", *extra]),
+        escalation=" ".join(notes),
         notify=notify,
         upgraded_from=base if base != level else None,
         triggers=tuple(triggers),
     )
 
 
-def _p_base(found: Sequence[Finding], checked: Sequence[Finding]) -> tuple[str, str]:
-    """004's table, examples turned into rules, worst first."""
-
-    def pick(checks: Iterable[str], minimum: Level) -> list[Finding]:
-        wanted = set(checks)
-        return [f for f in checked if f.check in wanted and f.level >= minimum]
-
-    if hit := pick(_OUTAGE | {"restarts"}, Level.CRITICAL):
-        return "P1", f"Service down: {_titles(hit)}."
-    if hit := pick({"registration"}, Level.CRITICAL):
-        return "P1", f"Complete GC registration failure: {_titles(hit)}."
-    if hit := pick({"messages_dropped"}, Level.CRITICAL):
-        return "P1", f"Message drop rate above 1 %: {_titles(hit)}."
-    p2_rules = (
-        ({"p95_latency", "p95_by_message_type"}, Level.CRITICAL, "High latency"),
-        ({"mailbox_depth"}, Level.CRITICAL, "Mailbox depth critical"),
-        ({"pods_not_ready", "restarts", "oom_killed"}, Level.WARNING, "Single pod failing"),
-        ({"gc_heartbeat_failures", "registration"}, Level.WARNING, "GC heartbeat intermittent"),
+def _p_base(found: Sequence[Finding], judged: Sequence[Finding]) -> tuple[str, str]:
+    """004's Severity Classification table, its examples turned into rules, worst first."""
+    critical = _at(judged, Level.CRITICAL)
+    warning = _at(judged, Level.WARNING)
+    p1 = (
+        (_of(critical, "down"), "Service down"),  # "P1: Service down"
+        (_of(critical, "pods"), "All pods failing"),  # "All pods crash-looping"
+        (_of(critical, "registration"), "Complete GC registration failure"),
+        (_of(critical, "loss"), "Message drop rate above 1 %"),  # ">1% message drop rate"
     )
-    for checks, minimum, what in p2_rules:
-        if hit := pick(checks, minimum):
-            return "P2", f"{what}: {_titles(hit)}."
-    if hit := [f for f in checked if f.level == Level.CRITICAL]:
-        return "P2", f"Critical findings: {_titles(hit)}."
-    if hit := [f for f in checked if f.level == Level.WARNING and f.check not in _HYGIENE]:
+    p2 = (
+        (_of(critical, "latency"), "High latency"),  # "High latency (p95 > 1s)"
+        (_of(critical, "saturation"), "Mailbox depth or pool critical"),  # ">500"
+        (_of(warning, "pods", "not_ready"), "Single pod failing"),
+        (_of(warning, "heartbeat", "registration"), "GC heartbeat intermittent"),
+        # 004 Scenario 1 Escalation "If messages being dropped, escalate immediately"
+        (_of(warning, "loss"), "Messages dropped"),
+        (critical, "Critical findings"),
+    )
+    for level, rules in (("P1", p1), ("P2", p2)):
+        for hit, what in rules:
+            if hit:
+                return level, f"{what}: {_titles(hit)}."
+    # "P3 (Medium): Non-critical issue, workaround available": warning-level mailbox
+    # depth, single meeting stuck, high CPU (non-critical)
+    if hit := [f for f in warning if _kind(f) not in _MINOR]:
         return "P3", f"Warnings with a workaround: {_titles(hit)}."
-    unavailable = [f for f in found if not f.checked and f.check in _METRICS]
-    if unavailable and not any(f.checked and f.check in _METRICS for f in found):
+    # "P3: Metrics unavailable"
+    unavailable = [f for f in found if not f.checked and f.check in _METRIC_CHECKS]
+    if unavailable and not any(f.checked and f.check in _METRIC_CHECKS for f in found):
         return "P3", f"Metrics unavailable: {_titles(unavailable)}."
-    if hit := [f for f in checked if f.level == Level.WARNING]:
-        return "P4", f"Minor warnings: {_titles(hit)}."
+    if warning:  # "P4 (Low): ... Non-critical warnings"
+        return "P4", f"Minor warnings: {_titles(warning)}."
     return "P4", "No check found a problem."
 
 
-def _affected_meetings(checked: Sequence[Finding], ctx: SeverityContext) -> int:
+def _affected_meetings(judged: Sequence[Finding], ctx: SeverityContext) -> int:
+    """Distinct meetings the firing findings touch (the largest any one check saw)."""
     if ctx.affected_meetings is not None:
         return ctx.affected_meetings
-    counts = [f.count for f in checked if f.check in _MEETING_SCOPED and f.level >= Level.WARNING]
+    counts = [
+        f.affected_meetings for f in _at(judged, Level.WARNING) if f.affected_meetings is not None
+    ]
     return max(counts, default=0)
 
 
-def _p_escalation_notes(checked: Sequence[Finding], ctx: SeverityContext) -> list[str]:
+def _persisted(ctx: SeverityContext) -> timedelta | None:
+    if ctx.incident_started_at is None:
+        return None
+    now = ctx.now or datetime.now(UTC)
+    return max(now - ctx.incident_started_at, timedelta(0))
+
+
+def _p_time_notes(level: str, persisted: timedelta | None, t: Thresholds) -> list[str]:
+    """The table's Escalation column, applied to how long the incident has lasted."""
+    if persisted is None:
+        return ["Incident start unknown: pass incident_started to time the escalation."]
+    notes = [f"Open for {format_duration(persisted)}."]
+    # "P2: Page if persists > 15 min"
+    if level == "P2" and persisted > t.severity.upgrade.p2_page_after:
+        notes.append(f"Past {format_duration(t.severity.upgrade.p2_page_after)}: page now.")
+    after = t.severity.p[level].escalate_after
+    if persisted > after:
+        notes.append(f"Past {format_duration(after)}: escalate now.")
+    return notes
+
+
+def _p_escalation_notes(judged: Sequence[Finding], ctx: SeverityContext) -> list[str]:
     """004's per-scenario escalation lines that the findings make relevant."""
     notes = []
-    by_check = {f.check: f for f in checked if f.level >= Level.WARNING}
-    if "messages_dropped" in by_check:
+    firing = _at(judged, Level.WARNING)
+    if _of(firing, "loss"):  # Scenario 1
         notes.append("Messages are being dropped: escalate to the Service Owner immediately.")
-    if (f := by_check.get("mailbox_depth")) and f.level == Level.CRITICAL:
+    if any(f.check == "mailbox_depth" for f in _at(judged, Level.CRITICAL)):  # Scenario 1
         notes.append(
             "If the mailbox stays above 500 for more than 5 minutes, escalate to the Service Owner."
         )
-    if by_check.keys() & _PANICS:
+    if _of(firing, "panic"):  # Scenario 2
         notes.append("Any actor panic is critical: page immediately; escalate to the MC Team.")
-    if by_check.keys() & {"gc_heartbeat_failures", "registration", "gc_mc_mismatch"}:
+    if _of(firing, "heartbeat", "registration") or any(
+        f.check == "gc_mc_mismatch" for f in firing
+    ):  # Scenarios 3 and 6, Specialist Contacts
         notes.append("Engage the GC Team (#gc-oncall).")
     if ctx.security_suspected:
         notes.append("Notify the Security Team immediately (#security-incidents).")
@@ -376,6 +302,18 @@ def _p_escalation_notes(checked: Sequence[Finding], ctx: SeverityContext) -> lis
 
 
 # --------------------------------------------------------------------------- helpers
+
+
+def _kind(finding: Finding) -> str:
+    return check_spec(finding.check).kind
+
+
+def _at(findings: Iterable[Finding], minimum: Level) -> list[Finding]:
+    return [f for f in findings if f.level >= minimum]
+
+
+def _of(findings: Iterable[Finding], *kinds: str) -> list[Finding]:
+    return [f for f in findings if _kind(f) in kinds]
 
 
 def _context(context: SeverityContext | Mapping[str, Any] | None) -> SeverityContext:
@@ -403,24 +341,22 @@ def _utc(moment: datetime | None) -> datetime | None:
     return moment.replace(tzinfo=UTC)
 
 
-def _next_scenarios(checked: Sequence[Finding], scheme: Scheme) -> tuple[str, ...]:
-    ordered = sorted(
-        (f for f in checked if f.level >= Level.WARNING),
-        key=lambda f: (-int(f.level), f.check not in _URGENT),
-    )
-    seen: dict[str, None] = {}
-    for f in ordered:
-        for scenario in scenarios_for(f.check, scheme=scheme):
-            seen.setdefault(scenario, None)
-    return tuple(seen)
-
-
 def _titles(findings: Sequence[Finding], limit: int = 3) -> str:
     parts = [f"{f.check} ({f.title})" if f.title else f.check for f in findings[:limit]]
     more = len(findings) - limit
     return ", ".join(parts) + (f" and {more} more" if more > 0 else "")
 
 
-def _duration(span: timedelta) -> str:
+def _ids(findings: Sequence[Finding]) -> str:
+    return ", ".join(dict.fromkeys(f.check for f in findings))
+
+
+def format_duration(span: timedelta) -> str:
+    """``2 h 5 min``, ``15 min``, ``24 h`` — how a person reads an incident's age."""
     minutes = int(span.total_seconds() // 60)
-    return f"{minutes // 60} h {minutes % 60} min"
+    hours, minutes = divmod(minutes, 60)
+    if hours and minutes:
+        return f"{hours} h {minutes} min"
+    if hours:
+        return f"{hours} h"
+    return f"{minutes} min"

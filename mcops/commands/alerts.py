@@ -54,9 +54,9 @@ def serve_alerts(args: argparse.Namespace) -> int:
 
     from mcops.alerts import AlertReceiver, build_app, declared_in
     from mcops.params import parse_assignment
+    from mcops.registry import ALERTS as ALERT_SCENARIOS
     from mcops.runner import default_notebooks_dir, run_scenario
     from mcops.secrets import resolve
-    from mcops.severity import ALERT_SCENARIOS
 
     defaults: dict[str, Any] = dict(parse_assignment(text) for text in args.parameter)
     for name, value in defaults.items():

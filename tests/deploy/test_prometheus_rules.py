@@ -1,5 +1,5 @@
 """deploy/prometheus: promtool accepts the rules, their unit tests pass, and they agree
-with the runbooks, mcops/thresholds.yaml and mcops.severity.ALERT_SCENARIOS."""
+with the runbooks, mcops/thresholds.yaml and mcops.registry.ALERTS."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import httpx
 import pytest
 import yaml
 
-from mcops.severity import ALERT_SCENARIOS
+from mcops.registry import ALERTS as ALERT_SCENARIOS
 from mcops.thresholds import default_thresholds, parse_duration
 from tests.deploy.runbooks import REPO, RUNBOOK_ALERTS, alerts_named_in
 

@@ -18,7 +18,7 @@ import pytest
 
 from mcops.alerts import AlertReceiver, build_app, declared_in, parameters_for
 from mcops.runner import run_scenario
-from mcops.severity import ALERT_SCENARIOS
+from mcops.registry import ALERTS as ALERT_SCENARIOS
 
 ECHO = """\
 import json
