@@ -137,7 +137,10 @@ class Investigation:
         """The runbooks' key metrics now: Prometheus if given, else two scrapes of /metrics."""
         if "snapshot" not in self._cache:
             if self.params.get("prometheus_url"):
-                frame = snapshot.from_prometheus(self.prometheus, at=self.until)
+                spawn = int(self.thresholds.windows.spawn_rate_window.total_seconds())
+                frame = snapshot.from_prometheus(
+                    self.prometheus, spawn_window=f"{spawn}s", at=self.until
+                )
             else:
                 url = self._given("service_url", "metrics", "pass -p service_url=...")
                 try:
@@ -303,8 +306,9 @@ class Investigation:
         self.recorder.remediation(report.as_summary())
         return report
 
-    def record(self, finding: Finding) -> None:
-        self.recorder.add(finding)
+    def record(self, *findings: Finding) -> None:
+        """Keep findings judged outside `check` (several from one frame)."""
+        self.recorder.add_all(findings)
 
     @property
     def findings(self) -> list[Finding]:

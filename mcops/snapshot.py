@@ -31,6 +31,14 @@ _SCALAR_QUERIES: dict[str, str] = {
     "mc_mailbox_depth": "mc_mailbox_depth",
     "epoch_conflicts": "epoch_conflicts_1h",
 }
+# key -> PromQL, each a single number (004 Scenarios 6 and 7; the pool's configured max)
+_GAUGE_QUERIES: dict[str, str] = {
+    "db_pool_max": "sum(db_pool_connections_max)",
+    "gc_registered": "min(mc_gc_registered)",
+    "memory_bytes": "max(process_resident_memory_bytes)",
+    "memory_ratio": f"max({promql.render('mc_memory_ratio')})",
+    "capacity_ratio": f"max({promql.render('mc_capacity_ratio')})",
+}
 _RATIO_QUERIES: dict[str, str] = {
     "error_rate": "sum(rate(actor_errors_total[{w}])) / sum(rate(actor_messages_total[{w}]))",
     "drop_rate": (
@@ -42,7 +50,6 @@ _RATIO_QUERIES: dict[str, str] = {
         'sum(rate(mc_gc_heartbeats_total{{result="failure"}}[{w}])) / '
         "sum(rate(mc_gc_heartbeats_total[{w}]))"
     ),
-    "spawn_rate_per_minute": "60 * sum(rate(actor_spawns_total[{w}]))",
     "actor_panics": "sum(increase(mc_actor_panics_total[{w}]))",
     "mc_p95_latency_seconds": (
         "histogram_quantile(0.95, sum by (le) "
@@ -62,16 +69,24 @@ def _frame(rows: list[dict[str, object]]) -> pd.DataFrame:
 
 
 def from_prometheus(
-    prom: PrometheusSource, *, window: str = "5m", at: datetime | None = None
+    prom: PrometheusSource,
+    *,
+    window: str = "5m",
+    spawn_window: str = "1h",
+    at: datetime | None = None,
 ) -> pd.DataFrame:
-    """Key metrics evaluated by Prometheus at ``at`` (default now) over ``window``."""
+    """Key metrics evaluated by Prometheus at ``at`` (default now) over ``window``.
+
+    The spawn rate uses ``spawn_window``: 000 Key Metrics 2 "rate(actor_spawns_total[1h])".
+    """
+    queries = {key: f"sum({promql.render(name)})" for key, name in _SCALAR_QUERIES.items()}
+    queries |= _GAUGE_QUERIES
+    queries |= {key: text.format(w=window) for key, text in _RATIO_QUERIES.items()}
+    queries["spawn_rate_per_minute"] = f"60 * sum(rate(actor_spawns_total[{spawn_window}]))"
+    queries["cpu_ratio"] = f"max({promql.render('mc_cpu_ratio', window=window)})"
     rows: list[dict[str, object]] = []
-    for key, name in _SCALAR_QUERIES.items():
-        frame = prom.instant(f"sum({promql.render(name)})", at=at)
-        if not frame.empty:
-            rows.append(_row(key, frame["value"].iloc[0], "prometheus"))
-    for key, text in _RATIO_QUERIES.items():
-        frame = prom.instant(text.format(w=window), at=at)
+    for key, text in queries.items():
+        frame = prom.instant(text, at=at)
         if not frame.empty:
             rows.append(_row(key, frame["value"].iloc[0], "prometheus"))
     p95 = prom.instant(promql.render("p95_by_message_type", window=window), at=at)
@@ -115,8 +130,12 @@ def from_scrape(
             ("actor_mailbox_size", "actor_mailbox_size"),
             ("mc_mailbox_depth", "mc_actor_mailbox_depth"),
             ("epoch_conflicts", "actor_epoch_conflicts_1h"),
+            ("db_pool_max", "db_pool_connections_max"),
+            ("gc_registered", "mc_gc_registered"),
+            ("memory_bytes", "process_resident_memory_bytes"),
         )
     ]
+    rss = _sum(last, "process_resident_memory_bytes")
     processed = _sum(rates, "mc_message_processing_duration_seconds_count")
     dropped = _sum(rates, "mc_messages_dropped_total")
     rows += [
@@ -136,6 +155,14 @@ def from_scrape(
             "scrape",
         ),
         _row("actor_panics", _sum(last, "mc_actor_panics_total"), "scrape"),
+        _row("memory_ratio", _ratio(rss, _sum(last, "mc_memory_limit_bytes")), "scrape"),
+        # a local process: CPU seconds per second is its share of one core
+        _row("cpu_ratio", _sum(rates, "process_cpu_seconds_total"), "scrape"),
+        _row(
+            "capacity_ratio",
+            _ratio(_sum(last, "mc_meetings_active"), _sum(last, "mc_meeting_capacity")),
+            "scrape",
+        ),
     ]
     p95 = last[last["metric"].astype("str") == "actor_message_duration_p95"]
     if "message_type" in p95:

@@ -20,15 +20,6 @@ from mcops.thresholds import Thresholds, default_thresholds
 
 __all__ = ["PANELS", "key_metric", "panel", "plot_bands"]
 
-#: check id -> snapshot key (thresholds.yaml metric)
-KEYS: Mapping[str, str] = {
-    "active_actors": "active_actors",
-    "spawn_rate": "spawn_rate_per_minute",
-    "p95_latency": "p95_latency_ms",
-    "error_rate": "error_rate",
-    "db_pool": "db_pool_active",
-}
-
 Target = tuple[str, Mapping[str, str]]
 
 #: The runbook's four panels: legend -> (PromQL template or metric name, parameters).
@@ -56,9 +47,7 @@ def key_metric(
     snapshot: pd.DataFrame, *, check: str, thresholds: Thresholds | None = None
 ) -> Finding:
     """Key metric ``check`` (active_actors, spawn_rate, p95_latency, error_rate, db_pool)."""
-    if check not in KEYS:
-        raise ValueError(f"unknown key metric {check!r}; known: {', '.join(KEYS)}")
-    return metrics.metric_check(check, snapshot, KEYS[check], thresholds=thresholds)
+    return metrics.metric_check(check, snapshot, thresholds=thresholds)
 
 
 def panel(fetch: Callable[..., pd.DataFrame], targets: Mapping[str, Target]) -> pd.DataFrame:

@@ -7,13 +7,19 @@ placed in its band by `mcops.thresholds.classify`, so the sentence an engineer r
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import pandas as pd
 
 from mcops.errors import ParameterError
 from mcops.findings import Finding, Level
-from mcops.thresholds import Thresholds, classify
+from mcops.registry import check_spec, metric_checks
+from mcops.thresholds import Thresholds, classify, default_thresholds
 
-__all__ = ["judge_snapshot", "key_metrics", "metric_check"]
+__all__ = ["judge_snapshot", "key_metrics", "metric_check", "metric_findings"]
+
+#: Snapshot keys that qualify another row instead of being judged on their own.
+_CONTEXT_KEYS = frozenset({"db_pool_max"})
 
 _TITLES = {
     "active_actors": "Active actors",
@@ -28,18 +34,22 @@ _TITLES = {
     "gc_heartbeat_failure_ratio": "GC heartbeat failures",
     "actor_panics": "Actor panics",
     "epoch_conflicts": "Epoch conflicts (last hour)",
+    "memory_bytes": "Memory in use",
+    "memory_ratio": "Memory / limit",
+    "cpu_ratio": "CPU / limit",
+    "capacity_ratio": "Meetings / capacity",
+    "gc_registered": "Registered with the GC",
 }
 
 
 def judge_snapshot(snapshot: pd.DataFrame, *, thresholds: Thresholds | None = None) -> pd.DataFrame:
     """Each snapshot row with its ``level`` and ``assessment`` sentence, worst first."""
+    pool_max = _value(snapshot, "db_pool_max")
     rows = []
     for item in snapshot.itertuples(index=False):
-        operation = item.operation if item.key == "p95_latency_ms" and item.operation else None
-        try:
-            verdict = classify(item.key, item.value, thresholds=thresholds, operation=operation)
-        except ParameterError:  # a message type the table does not class: general bands
-            verdict = classify(item.key, item.value, thresholds=thresholds)
+        if item.key in _CONTEXT_KEYS:
+            continue
+        verdict = _verdict(item.key, item.value, item.operation, thresholds, pool_max)
         rows.append(
             {
                 "metric": _TITLES.get(item.key, item.key),
@@ -56,6 +66,44 @@ def judge_snapshot(snapshot: pd.DataFrame, *, thresholds: Thresholds | None = No
     )
     frame = frame.sort_values(["_rank", "metric"], ascending=[False, True], kind="stable")
     return frame.drop(columns="_rank").reset_index(drop=True)
+
+
+class _Verdict(NamedTuple):
+    level: Level
+    text: str
+
+
+def _verdict(
+    key: str, value: float, operation: str, thresholds: Thresholds | None, pool_max: float | None
+) -> _Verdict:
+    if key == "gc_registered":  # 004 P1 "Complete GC registration failure"
+        if value < 1:
+            return _Verdict(Level.CRITICAL, "not registered with the GC (mc_gc_registered 0)")
+        return _Verdict(Level.OK, "registered with the GC")
+    if key == "p95_latency_ms" and operation:
+        try:
+            v = classify(key, value, thresholds=thresholds, operation=operation)
+            return _Verdict(v.level, v.text)
+        except ParameterError:  # a message type the table does not class: general bands
+            pass
+    verdict = classify(key, value, thresholds=thresholds)
+    # 000 Tuning Parameters: "10+ active and maxed out": a pool at its configured max is
+    # exhausted whatever the absolute bands say (10 of 10 is not "normal 5-10").
+    if key == "db_pool_active" and pool_max and value >= pool_max:
+        pool = (thresholds or default_thresholds()).pool
+        return _Verdict(
+            Level.CRITICAL,
+            f"{value:g} of {pool_max:g} connections in use: pool exhausted (raise the max to "
+            f"{pool.increase_to}, or scale out past {pool.scale_out_at})",
+        )
+    return _Verdict(verdict.level, verdict.text)
+
+
+def _value(snapshot: pd.DataFrame, key: str) -> float | None:
+    if "key" not in snapshot:
+        return None
+    rows = snapshot.loc[snapshot["key"] == key, "value"]
+    return float(rows.iloc[0]) if len(rows) else None
 
 
 def key_metrics(
@@ -87,15 +135,36 @@ def key_metrics(
 
 
 def metric_check(
-    check: str, snapshot: pd.DataFrame, key: str, *, thresholds: Thresholds | None = None
+    check: str,
+    snapshot: pd.DataFrame,
+    key: str | None = None,
+    *,
+    thresholds: Thresholds | None = None,
 ) -> Finding:
-    """One metric as its own finding (actor_health's panels: active_actors, p95_latency...)."""
-    rows = snapshot[snapshot["key"] == key] if "key" in snapshot else snapshot
+    """The snapshot rows of ``key``, or of the metric keys ``check`` owns in
+    `mcops.registry`, judged as that check's finding: actor_health's panels, triage's
+    per-metric findings."""
+    keys = {key} if key else set(check_spec(check).metric_keys)
+    if not keys:
+        raise ParameterError(f"check {check!r} judges no key metric", name="check")
+    context = snapshot[snapshot["key"].isin(_CONTEXT_KEYS)] if "key" in snapshot else snapshot
+    rows = snapshot[snapshot["key"].isin(keys)] if "key" in snapshot else snapshot
     if rows.empty:
-        return Finding.not_checked(check, f"no data for {_TITLES.get(key, key)}")
-    judged = judge_snapshot(rows, thresholds=thresholds)
+        what = ", ".join(_TITLES.get(k, k) for k in sorted(keys))
+        return Finding.not_checked(check, f"no data for {what}")
+    judged = judge_snapshot(pd.concat([rows, context]), thresholds=thresholds)
     worst = judged.iloc[0]
     level = Level.parse(worst["level"])
     label = worst["metric"] + (f" ({worst['operation']})" if worst["operation"] else "")
     bad = int((judged["level"].isin(["warning", "critical"])).sum())
     return Finding.make(check, level, f"{label}: {worst['assessment']}", rows=judged, count=bad)
+
+
+def metric_findings(
+    snapshot: pd.DataFrame, *, thresholds: Thresholds | None = None
+) -> list[Finding]:
+    """One finding per check that owns a key present in ``snapshot``, so that triage
+    routes from what is actually wrong (a pool, a panic) and not from a summary."""
+    present = set(snapshot["key"]) if "key" in snapshot else set()
+    owners = dict.fromkeys(check for key, check in metric_checks().items() if key in present)
+    return [metric_check(check, snapshot, thresholds=thresholds) for check in owners]

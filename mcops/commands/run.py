@@ -50,7 +50,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from mcops.display import findings_table_text
+    from mcops.display import findings_table_text, severity_lines
+    from mcops.next_steps import next_commands
     from mcops.params import parse_assignment
     from mcops.runner import run_scenario
 
@@ -74,11 +75,19 @@ def run(args: argparse.Namespace) -> int:
     print(f"evidence: {result.out_dir}")
     severity = summary.get("severity")
     if severity:
-        print(f"severity {severity['level']} ({severity['scheme']}): {severity['reason']}")
+        first, *rest = severity_lines({**severity, "next_scenarios": []})
+        print(f"severity {first}")
+        for line in rest:
+            print(f"  {line}")
     if summary["findings"]:
         print(findings_table_text(summary["findings"]))
     if result.error:
         print(f"error: {result.error}")
     if result.exit_code == 1:
         print(f"a finding reached {args.fail_on} (--fail-on): exit 1")
+    scenarios = (severity or {}).get("next_scenarios") or []
+    if scenarios:
+        print("next:")
+        for command in next_commands(scenarios, parameters):
+            print(f"  {command}")
     return result.exit_code

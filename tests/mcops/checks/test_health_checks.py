@@ -8,6 +8,7 @@ import pytest
 from mcops.checks import health
 from mcops.errors import SourceConfigError
 from mcops.findings import Level
+from mcops.registry import UnknownCheck
 
 SNAPSHOT = pd.DataFrame(
     [
@@ -27,8 +28,10 @@ def test_each_key_metric_is_its_own_finding():
     assert health.key_metric(SNAPSHOT, check="p95_latency").level is Level.OK
     pool = health.key_metric(SNAPSHOT, check="db_pool")
     assert (pool.check, pool.checked) == ("db_pool", False)
-    with pytest.raises(ValueError, match="unknown key metric"):
+    with pytest.raises(UnknownCheck, match=r"declare it in mcops/registry\.py"):
         health.key_metric(SNAPSHOT, check="nope")
+    with pytest.raises(ValueError, match="judges no key metric"):
+        health.key_metric(SNAPSHOT, check="crash_loop")
 
 
 def test_a_panel_labels_each_target_and_skips_missing_sources():
