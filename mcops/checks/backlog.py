@@ -135,31 +135,65 @@ def counter_increase(frame: pd.DataFrame, *, since: datetime) -> pd.DataFrame:
     )
 
 
-def messages_dropped(frame: pd.DataFrame, *, since: datetime) -> Finding:
-    """004 Scenario 1 step 7: any drop in the window is critical ("escalate immediately")."""
+def messages_dropped(
+    frame: pd.DataFrame,
+    *,
+    since: datetime,
+    processed: pd.DataFrame | None = None,
+    thresholds: Thresholds | None = None,
+) -> Finding:
+    """004 Scenario 1 step 7: messages dropped in the window, judged by the drop rate.
+
+    ``frame`` is ``mc_messages_dropped_total``, ``processed`` the
+    ``mc_message_processing_duration_seconds_count`` of the same window. The rate
+    dropped / (processed + dropped) is placed in the ``drop_rate`` band: any drop is a
+    warning ("escalate immediately"), above 1 % critical (the severity table's P1). When
+    the processed count is unknown, any drop is a warning and the title says why.
+    """
+    check = "messages_dropped"
     if frame.empty:
         return Finding.make(
-            "messages_dropped", Level.OK, "No message was dropped (no mc_messages_dropped_total)"
+            check, Level.OK, "No message was dropped (no mc_messages_dropped_total)"
         )
     table = counter_increase(frame, since=since)
     dropped = table[table["increase"] > 0]
     if dropped.empty:
         return Finding.make(
-            "messages_dropped", Level.OK, "No message dropped in the window", rows=table, count=0
+            check, Level.OK, "No message dropped in the window", rows=table, count=0
         )
-    total = dropped["increase"].sum()
+    total = float(dropped["increase"].sum())
     parts = ", ".join(
         f"{k}: {n:.0f}" for k, n in zip(dropped[_BY], dropped["increase"], strict=True)
     )
+    done = (
+        None if processed is None or processed.empty else counter_increase(processed, since=since)
+    )
+    detail = (
+        "Mailboxes are full and callers get 503 MailboxFull: escalate immediately. "
+        "Find the slow handler or the slow database, then scale out."
+    )
+    if done is None:
+        return Finding.make(
+            check,
+            Level.WARNING,
+            f"{total:.0f} messages dropped by full mailboxes ({parts}); drop rate unknown "
+            "(no processed count), so any drop is a warning",
+            detail=detail,
+            rows=dropped,
+        )
+    handled = done.set_index(_BY)["increase"]
+    rows = dropped.assign(
+        processed=dropped[_BY].map(handled).fillna(0.0).to_numpy(),
+    )
+    rows = rows.assign(drop_rate=rows["increase"] / (rows["processed"] + rows["increase"]))
+    rate = total / (float(handled.sum()) + total)
+    verdict = classify("drop_rate", rate, thresholds=thresholds)
     return Finding.make(
-        "messages_dropped",
-        Level.CRITICAL,
-        f"{total:.0f} messages dropped by full mailboxes ({parts})",
-        detail=(
-            "Mailboxes are full and callers get 503 MailboxFull: escalate immediately. "
-            "Find the slow handler or the slow database, then scale out."
-        ),
-        rows=dropped,
+        check,
+        verdict.level,
+        f"{total:.0f} messages dropped by full mailboxes ({parts}): drop rate {verdict.text}",
+        detail=detail,
+        rows=rows,
     )
 
 

@@ -2,8 +2,9 @@
 
 Two questions: what share of heartbeats to the global controller fail
 (``mc_gc_heartbeats_total{result}``, MCGCHeartbeatWarning > 10 %, MCGCHeartbeatFailure
-> 50 %), and is this MC registered in the GC's ``meeting_controllers`` table with status
-'active' and a heartbeat newer than 30 s (the runbook's "Verify recovery" query).
+> 50 %), and is this MC registered in the GC's ``meeting_controllers`` table ('active',
+or 'draining' by design) with a heartbeat newer than 30 s (the runbook's "Verify
+recovery" query).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "COUNTER",
+    "REGISTERED",
     "failure_ratio",
     "fetch_heartbeats",
     "fetch_registration",
@@ -136,11 +138,25 @@ def fetch_registration(inv: Investigation, *, limit: int = 1000) -> pd.DataFrame
     return inv.sql("meeting_controllers", limit=limit)
 
 
+#: 004's statuses of a registered MC: 'active', and 'draining' (Scenario 7 Option 4 and the
+#: Graceful Drain Procedure: no new meetings while current ones finish, by design).
+REGISTERED = ("active", "draining")
+
+
 def registration(
-    table: pd.DataFrame, *, now: datetime, mc_id: str = "", max_age: timedelta
+    table: pd.DataFrame,
+    *,
+    now: datetime,
+    mc_id: str = "",
+    max_age: timedelta | None = None,
+    thresholds: Thresholds | None = None,
 ) -> Finding:
-    """Step 3 judged: critical when ``mc_id`` (else any row) is missing, not 'active', or
-    its last heartbeat is older than ``max_age``; the table comes back with ``age_s``.
+    """Step 3 judged, per MC (``mc_id``, else every row); the table comes back with ``age_s``.
+
+    Critical only for 004's "complete GC registration failure" (P1): no row, or a status
+    that is neither 'active' nor 'draining'. A heartbeat older than ``max_age`` (default:
+    `stale_after`, the runbook's 30 s) or never sent is the ``gc_heartbeat_age_seconds``
+    "late" band, a warning ("GC heartbeat intermittent", P2). 'draining' is info.
     """
     check = "registration"
     if mc_id and (table.empty or not (table["id"].astype("string") == mc_id).any()):
@@ -160,11 +176,15 @@ def registration(
             detail="Restart the MC (Option 1) or re-register it (Option 4); check GC health.",
             count=0,
         )
+    if max_age is None:
+        max_age = stale_after(thresholds)
+    late = _late_level(thresholds)
     rows = table[table["id"].astype("string") == mc_id] if mc_id else table
     rows = rows.assign(age_s=_ages(rows["last_heartbeat"], now))
-    problems = [p for p in (_problem(r, max_age) for r in rows.to_dict("records")) if p]
+    judged = [_judge_row(r, max_age, late) for r in rows.to_dict("records")]
+    level = max((lvl for lvl, _ in judged), default=Level.OK)
     limit = f"{max_age.total_seconds():g}s"
-    if not problems:
+    if level == Level.OK:
         oldest = rows["age_s"].max()
         return Finding.make(
             check,
@@ -174,20 +194,35 @@ def registration(
             rows=rows,
             count=0,
         )
-    return Finding.make(
-        check,
-        Level.CRITICAL,
-        f"{_n(len(problems), 'MC')} not healthily registered with the GC: "
-        + "; ".join(problems[:3])
-        + ("; …" if len(problems) > 3 else ""),
-        detail=(
-            f"The runbook's verification wants every MC 'active' with a heartbeat newer "
-            f"than {limit}; the GC stops routing new meetings to the others. Fix the "
-            "heartbeat failures, then restart or re-register the MC."
-        ),
-        rows=rows,
-        count=len(problems),
-    )
+    notes = [text for lvl, text in sorted(judged, key=lambda j: -j[0]) if lvl > Level.OK]
+    listed = "; ".join(notes[:3]) + ("; …" if len(notes) > 3 else "")
+    offending = sum(lvl >= Level.WARNING for lvl, _ in judged)
+    if level >= Level.CRITICAL:
+        unregistered = sum(lvl >= Level.CRITICAL for lvl, _ in judged)
+        title = f"{_n(unregistered, 'MC')} not registered with the GC: {listed}"
+        detail = (
+            "Complete GC registration failure: the GC routes no meeting to an MC whose row "
+            "is neither 'active' nor 'draining'. Restart the MC (Option 1) or re-register it "
+            "(Option 4); check GC health and engage the GC Team."
+        )
+    elif level >= Level.WARNING:
+        title = f"GC heartbeat intermittent: {listed}"
+        detail = (
+            f"The MC is registered, but the runbook's verification wants a heartbeat newer "
+            f"than {limit}; the GC may mark it unhealthy. Fix the heartbeat failures "
+            "(gc_heartbeat_failures), then restart or re-register the MC if it stays late."
+        )
+    else:
+        others = len(rows) - len(notes)
+        title = listed + (f"; {_n(others, 'other MC')} active and on time" if others else "")
+        detail = "Set status 'active' again after maintenance (Graceful Drain Procedure step 4)."
+    return Finding.make(check, level, title, detail=detail, rows=rows, count=offending)
+
+
+def _late_level(thresholds: Thresholds | None) -> Level:
+    """The level of ``gc_heartbeat_age_seconds``'s first band past ok ("late": warning)."""
+    bands = (thresholds or default_thresholds()).bands("gc_heartbeat_age_seconds")
+    return next((b.level for b in bands if b.level > Level.OK), Level.WARNING)
 
 
 def _ages(stamps: pd.Series, now: datetime) -> pd.Series:
@@ -196,15 +231,17 @@ def _ages(stamps: pd.Series, now: datetime) -> pd.Series:
     return (_utc(now) - moments).dt.total_seconds().clip(lower=0)
 
 
-def _problem(row: dict[str, Any], max_age: timedelta) -> str:
-    if row["status"] != "active":
-        return f"{row['id']} status is {row['status']!r}"
-    age = row["age_s"]
+def _judge_row(row: dict[str, Any], max_age: timedelta, late: Level) -> tuple[Level, str]:
+    status, age = row["status"], row["age_s"]
+    if status not in REGISTERED:
+        return Level.CRITICAL, f"{row['id']} status is {status!r} (neither 'active' nor 'draining')"
     if pd.isna(age):
-        return f"{row['id']} never sent a heartbeat"
+        return late, f"{row['id']} never sent a heartbeat"
     if age > max_age.total_seconds():
-        return f"{row['id']} last heartbeat {age:.0f}s ago (> {max_age.total_seconds():g}s)"
-    return ""
+        return late, f"{row['id']} last heartbeat {age:.0f}s ago (> {max_age.total_seconds():g}s)"
+    if status == "draining":
+        return Level.INFO, f"{row['id']} draining: no new meetings, by design"
+    return Level.OK, ""
 
 
 def recent_heartbeats(inv: Investigation, *, max_age: timedelta) -> pd.DataFrame:

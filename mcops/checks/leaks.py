@@ -1,13 +1,15 @@
 """Runbook 000 FM4 "Memory Leak" / Memory Leak Mitigation steps 1–2.
 
 Step 1 ("if growing linearly, likely a leak") is `trends.trend_finding` over the actor
-count and the process memory; step 2 asks which actors could go: the runbook lists
+count and the process memory (memory above Alert MemoryUsageHigh's 2 GB is a warning
+whatever its trend); step 2 asks which actors could go: the runbook lists
 conversations idle for 7 days, and the server itself lists live actors idle longer
 than its inactivity timeout — actors the cleanup sweep should already have stopped.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from typing import TYPE_CHECKING, Any
 
@@ -15,7 +17,7 @@ import pandas as pd
 
 from mcops.checks import trends
 from mcops.findings import Finding, Level
-from mcops.thresholds import Thresholds, default_thresholds
+from mcops.thresholds import Thresholds, classify, default_thresholds
 
 if TYPE_CHECKING:
     from mcops.sources.service import ServiceSource
@@ -59,16 +61,66 @@ def _after_empty(values: pd.Series) -> pd.Series:
 
 
 def memory_trend(frame: pd.DataFrame, *, thresholds: Thresholds | None = None) -> Finding:
-    """FM4 symptom 'memory growing from 200MB to 2GB+': resident memory's trend."""
+    """FM4 symptom 'memory growing from 200MB to 2GB+': resident memory's trend, and now.
+
+    The trend is `trends.trend_finding`; independently, memory above ``memory_bytes``'s
+    ok band (000 Alert MemoryUsageHigh: > 2GB, a warning) is at least that band's level,
+    flat or not. "Now" is each series' (each container's, like the alert) newest sample.
+    """
+    check = "memory_trend"
     limit = _first_edge(thresholds, "memory_bytes", Level.WARNING)
     mib = trends.series(frame) / 2**20
-    return trends.trend_finding(
-        "memory_trend",
+    finding = trends.trend_finding(
+        check,
         mib,
         what="Resident memory",
         unit=" MiB",
         limit=None if limit is None else limit / 2**20,
     )
+    current = _newest_per_series(frame)
+    if current is None:
+        return finding
+    now = classify("memory_bytes", current, thresholds=thresholds)
+    if now.level < Level.WARNING:
+        return finding
+    if not finding.checked:  # too few samples for a trend, enough to see the level
+        return Finding.make(
+            check,
+            now.level,
+            f"Resident memory now {now.text} (MemoryUsageHigh); trend not judged: "
+            f"{finding.title.removeprefix('not checked: ')}",
+            detail=_HIGH_MEMORY,
+            rows=[{"now_bytes": current}],
+            count=1,
+        )
+    return dataclasses.replace(
+        finding,
+        level=max(finding.level, now.level),
+        title=f"{finding.title}; now {now.text} (MemoryUsageHigh)",
+        detail=finding.detail or _HIGH_MEMORY,
+        data=tuple({**row, "now_bytes": current} for row in finding.data),
+        count=1,
+    )
+
+
+_HIGH_MEMORY = (
+    "Above the MemoryUsageHigh limit: find stale actors (step 2), restart to clear them, "
+    "and set an inactivity timeout."
+)
+
+
+def _newest_per_series(frame: pd.DataFrame) -> float | None:
+    """The largest of each series' newest value (series: the label columns), or None."""
+    if frame.empty or "value" not in frame:
+        return None
+    samples = frame.dropna(subset=["value"]).sort_values("timestamp")
+    if samples.empty:
+        return None
+    labels = [c for c in samples.columns if c not in ("timestamp", "value")]
+    if not labels:
+        return float(samples["value"].iloc[-1])
+    newest = samples.groupby(labels, dropna=False, observed=True)["value"].last()
+    return float(newest.max())
 
 
 def _seconds(value: Any) -> float:

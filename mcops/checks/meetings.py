@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 __all__ = [
     "GAUGES",
     "MISMATCH_LIMIT",
+    "distinct_meetings",
     "fetch_counts",
     "fetch_gc_and_mc",
     "fetch_stale",
@@ -43,6 +44,21 @@ GAUGES = ("mc_meetings_active", "mc_connections_active")
 #: active meetings compared between GC and MC at most (the runbook's query shows 10)
 MISMATCH_LIMIT = 1000
 _LIFECYCLE_WORDS = r"(?i)meeting|session|lifecycle"
+
+
+def distinct_meetings(frame: pd.DataFrame) -> int | None:
+    """How many distinct meetings ``frame``'s rows name (004: "affects multiple meetings").
+
+    Each row's ``meeting_id``, else the logs' ``meeting_ref`` (the id a line refers to);
+    two rows of one meeting count once. None when no row names a meeting.
+    """
+    ids = pd.Series(pd.NA, index=frame.index, dtype="string")
+    for column in ("meeting_id", "meeting_ref"):
+        if column in frame:
+            named = frame[column].astype("string").str.strip().replace("", pd.NA)
+            ids = ids.fillna(named)
+    ids = ids.dropna()
+    return int(ids.nunique()) if not ids.empty else None
 
 
 def fetch_counts(inv: Investigation) -> pd.DataFrame:
@@ -106,7 +122,9 @@ def meeting_activity(
     """Step 2: messages meeting actors processed in the window.
 
     MCMeetingStale's question: active meetings, yet not one message for ``stale_after``.
-    A shorter window cannot answer it, so it only reports the count.
+    A shorter window cannot answer it, so it only reports the count. The counter has no
+    meeting label: the meetings affected are the ``active_meetings`` gauge's, each one
+    meeting.
     """
     check = "meeting_activity"
     grown = counter_increase(frame, since=since)
@@ -123,6 +141,7 @@ def meeting_activity(
             "gc_mc_mismatch below.",
             rows=rows,
             count=int(active_meetings or 0),
+            affected_meetings=int(active_meetings or 0),
         )
     return Finding.make(
         check,
@@ -160,6 +179,7 @@ def meeting_errors(frame: pd.DataFrame) -> Finding:
         f"{len(errors)} meeting lifecycle errors in the logs ({len(grouped)} distinct)",
         rows=grouped,
         count=len(errors),
+        affected_meetings=distinct_meetings(errors),
     )
 
 
@@ -200,6 +220,7 @@ def stale_meetings(frame: pd.DataFrame, *, now: datetime, stale_after: timedelta
         "nobody is still connected.",
         rows=rows,
         count=len(frame),
+        affected_meetings=distinct_meetings(frame),
     )
 
 
@@ -243,6 +264,7 @@ def gc_mc_mismatch(frame: pd.DataFrame) -> Finding:
         "the GC (Option 3), and tell the GC Team.",
         rows=orphaned.drop(columns=["live_on_mc"]),
         count=len(orphaned),
+        affected_meetings=distinct_meetings(orphaned),
     )
 
 

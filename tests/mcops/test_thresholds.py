@@ -122,6 +122,23 @@ def test_the_edge_table_covers_every_edge_of_every_metric():
         ("error_rate", 0.005, Level.WARNING),
         ("db_pool_active", 18, Level.WARNING),
         ("mc_mailbox_depth", 501, Level.CRITICAL),
+        # 004 Scenario 5 MCHighLatency (> 500 ms) is a warning; the P2 example (> 1 s) critical
+        ("mc_p95_latency_seconds", 0.5, Level.OK),
+        ("mc_p95_latency_seconds", 0.5 + 1e-6, Level.WARNING),
+        ("mc_p95_latency_seconds", 0.6, Level.WARNING),
+        ("mc_p95_latency_seconds", 1.0, Level.WARNING),
+        ("mc_p95_latency_seconds", 1.0 + 1e-6, Level.CRITICAL),
+        # 004 P1 "> 1% message drop rate"; Scenario 1 "if messages being dropped, escalate"
+        ("drop_rate", 0, Level.OK),
+        ("drop_rate", 1e-9, Level.WARNING),
+        ("drop_rate", 0.01, Level.WARNING),
+        ("drop_rate", 0.01 + 1e-9, Level.CRITICAL),
+        # 004 Scenario 6 Verify recovery: heartbeat within 30 s; later is a warning
+        ("gc_heartbeat_age_seconds", 30, Level.OK),
+        ("gc_heartbeat_age_seconds", 30.001, Level.WARNING),
+        # 000 Alert MemoryUsageHigh: > 2GB is a warning
+        ("memory_bytes", 2 * 2**30, Level.OK),
+        ("memory_bytes", 2 * 2**30 + 1, Level.WARNING),
         ("gc_heartbeat_failure_ratio", 0.2, Level.WARNING),
         ("memory_ratio", 0.8, Level.INFO),
         ("memory_ratio", 0.86, Level.WARNING),

@@ -59,13 +59,63 @@ def test_counter_increase_handles_resets_and_series_born_in_the_window():
     assert later["increase"].tolist() == [4.0]  # its first 3 happened in the window too
 
 
-def test_any_drop_is_critical_and_none_is_ok():
+def drops_and_processed(dropped, processed):
+    """Counters over the window (first sample at ``since``): grown by the given amounts."""
+    return (
+        long("mc_messages_dropped_total", [0, 0, dropped]),
+        long("mc_message_processing_duration_seconds_count", [0, processed // 2, processed]),
+    )
+
+
+def test_drop_rate_edge_is_1_percent_004_severity_p1_and_scenario_1_escalation():
+    # 004 Severity Classification P1: ">1% message drop rate"; Scenario 1 Escalation: "If
+    # messages being dropped, escalate immediately" -> any drop is a warning.
+    # Rate = dropped / (processed + dropped), thresholds.yaml drop_rate.
+    since = T0
+
+    def judged(dropped, processed):
+        frame, done = drops_and_processed(dropped, processed)
+        return backlog.messages_dropped(frame, since=since, processed=done)
+
+    one = judged(1, 10_000)  # 0.01 %: a drop, far below 1 %
+    assert one.level is Level.WARNING
+    at_edge = judged(10, 990)  # exactly 1 %
+    assert at_edge.level is Level.WARNING
+    assert at_edge.title == (
+        "10 messages dropped by full mailboxes (conversation: 10): "
+        "drop rate 1 % is dropping (0–1 %)"
+    )
+    assert at_edge.data[0]["processed"] == 990 and at_edge.data[0]["drop_rate"] == 0.01
+    past = judged(10, 989)  # 10 / 999: just above 1 %
+    assert past.level is Level.CRITICAL
+    assert judged(1, 0).level is Level.CRITICAL  # nothing processed: every message dropped
+    frame, done = drops_and_processed(0, 100)
+    assert backlog.messages_dropped(frame, since=since, processed=done).level is Level.OK
+
+
+def test_the_rate_is_over_every_actor_type_processed():
+    since = T0
+    dropped = pd.concat([long("d", [0, 0, 2]), long("d", [0, 0, 0], "meeting")], ignore_index=True)
+    done = pd.concat(
+        [long("p", [0, 50, 100]), long("p", [0, 50, 150], "meeting")], ignore_index=True
+    )
+    finding = backlog.messages_dropped(dropped, since=since, processed=done)
+    assert finding.level is Level.WARNING  # 2 / 252, though 2 / 102 for conversations
+    assert [r["actor_type"] for r in finding.data] == ["conversation"]
+
+
+def test_with_no_processed_count_any_drop_is_a_warning_and_none_is_ok():
     since = T0 - pd.Timedelta(seconds=5)
     dropped = pd.concat([long("d", [0, 0, 7]), long("d", [0, 0, 0], "meeting")], ignore_index=True)
-    finding = backlog.messages_dropped(dropped, since=since)
-    assert finding.level is Level.CRITICAL
-    assert finding.title == "7 messages dropped by full mailboxes (conversation: 7)"
-    assert [r["actor_type"] for r in finding.data] == ["conversation"]
+    for unknown in (None, pd.DataFrame()):
+        finding = backlog.messages_dropped(dropped, since=since, processed=unknown)
+        assert finding.level is Level.WARNING
+        assert finding.title == (
+            "7 messages dropped by full mailboxes (conversation: 7); drop rate unknown "
+            "(no processed count), so any drop is a warning"
+        )
+        assert [r["actor_type"] for r in finding.data] == ["conversation"]
+    assert backlog.messages_dropped(dropped, since=since).level is Level.WARNING
     assert backlog.messages_dropped(long("d", [0, 0]), since=since).level is Level.OK
     assert backlog.messages_dropped(pd.DataFrame(), since=since).level is Level.OK
 

@@ -105,24 +105,77 @@ def test_a_fresh_active_controller_is_ok():
     assert [row["age_s"] for row in finding.data] == [4.0]
 
 
-def test_missing_draining_stale_or_silent_controllers_are_critical():
+def test_unregistered_controllers_are_critical_004_severity_p1_complete_registration_failure():
+    # 004 Severity Classification P1: "Complete GC registration failure" — no row, or a
+    # status that is neither 'active' nor 'draining'.
     table = controllers(
         ("mc-1", "eu", 100, 3, ago(4), "active"),
         ("mc-2", "eu", 100, 0, ago(45), "active"),
-        ("mc-3", "us", 100, 0, ago(1), "draining"),
-        ("mc-4", "us", 100, 0, None, "active"),
+        ("mc-5", "us", 100, 0, ago(1), "inactive"),
     )
     everyone = heartbeats.registration(table, now=NOW, max_age=THIRTY)
-    assert everyone.level is Level.CRITICAL and everyone.count == 3
-    assert "mc-2 last heartbeat 45s ago (> 30s)" in everyone.title
-    assert "mc-3 status is 'draining'" in everyone.title
-    assert "mc-4 never sent a heartbeat" in everyone.title
+    assert everyone.level is Level.CRITICAL and everyone.count == 2  # mc-5 and late mc-2
+    assert everyone.title.startswith("1 MC not registered with the GC: mc-5 status is 'inactive'")
+    assert "mc-2 last heartbeat 45s ago (> 30s)" in everyone.title  # listed after the worst
+    one = heartbeats.registration(table, now=NOW, mc_id="mc-5", max_age=THIRTY)
+    assert one.level is Level.CRITICAL
     missing = heartbeats.registration(table, now=NOW, mc_id="mc-9", max_age=THIRTY)
     assert missing.level is Level.CRITICAL and "mc-9 has no row" in missing.title
     empty = heartbeats.registration(controllers(), now=NOW, max_age=THIRTY)
     assert empty.level is Level.CRITICAL and "empty" in empty.title
-    one = heartbeats.registration(table, now=NOW, mc_id="mc-1", max_age=THIRTY)
-    assert one.level is Level.OK  # the others are not this MC's business
+    fine = heartbeats.registration(table, now=NOW, mc_id="mc-1", max_age=THIRTY)
+    assert fine.level is Level.OK  # the others are not this MC's business
+
+
+def test_draining_is_registered_by_design_004_s7_option4_and_graceful_drain():
+    # 004 Scenario 7 Option 4 / Graceful Drain Procedure step 1: status = 'draining' "stops
+    # new meetings from being assigned while allowing current ones to finish".
+    table = controllers(
+        ("mc-1", "eu", 100, 3, ago(4), "active"),
+        ("mc-3", "us", 100, 0, ago(1), "draining"),
+    )
+    everyone = heartbeats.registration(table, now=NOW, max_age=THIRTY)
+    assert everyone.level is Level.INFO and everyone.count == 0
+    assert (
+        everyone.title == "mc-3 draining: no new meetings, by design; 1 other MC active and on time"
+    )
+    alone = heartbeats.registration(table, now=NOW, mc_id="mc-3", max_age=THIRTY)
+    assert alone.level is Level.INFO and alone.title == "mc-3 draining: no new meetings, by design"
+    # a draining MC still heartbeats: late is late, whatever the status
+    late = controllers(("mc-3", "us", 100, 0, ago(31), "draining"))
+    assert heartbeats.registration(late, now=NOW, max_age=THIRTY).level is Level.WARNING
+
+
+def test_heartbeat_age_edge_is_30s_and_late_is_a_warning_004_s6_verify_recovery():
+    # 004 Scenario 6 "Verify recovery": last_heartbeat > NOW() - INTERVAL '30 seconds';
+    # thresholds.yaml gc_heartbeat_age_seconds: recent (ok) up to 30 s inclusive, late warning.
+    # Late is "GC heartbeat intermittent" (004 P2), not a registration failure (P1).
+    def judged(age_s, **options):
+        table = controllers(("mc-1", "eu", 100, 3, ago(age_s), "active"))
+        return heartbeats.registration(table, now=NOW, **options)
+
+    for options in ({"max_age": THIRTY}, {}):  # {}: the default limit is the runbook's 30 s
+        at_edge = judged(30, **options)
+        assert at_edge.level is Level.OK and at_edge.count == 0
+        past = judged(30.001, **options)
+        assert past.level is Level.WARNING and past.count == 1
+        late = judged(31, **options)
+        assert late.title == "GC heartbeat intermittent: mc-1 last heartbeat 31s ago (> 30s)"
+    silent = controllers(("mc-4", "us", 100, 0, None, "active"))
+    never = heartbeats.registration(silent, now=NOW, max_age=THIRTY)
+    assert never.level is Level.WARNING and "mc-4 never sent a heartbeat" in never.title
+
+
+def test_the_late_edge_and_level_come_from_thresholds(tmp_path):
+    path = tmp_path / "t.yaml"
+    path.write_text(
+        "metrics:\n  gc_heartbeat_age_seconds:\n    bands:\n"
+        "      recent: {level: ok, upto: 5}\n      late: {level: critical}\n"
+    )
+    table = controllers(("mc-1", "eu", 100, 3, ago(6), "active"))
+    custom = load_thresholds(path)
+    assert heartbeats.registration(table, now=NOW, thresholds=custom).level is Level.CRITICAL
+    assert heartbeats.registration(table, now=NOW).level is Level.OK
 
 
 def test_a_heartbeat_after_the_window_end_is_age_zero():
@@ -154,5 +207,5 @@ def test_registration_reads_sqlites_naive_utc_text(tmp_path):
     finally:
         engine.dispose()
     finding = heartbeats.registration(table, now=NOW, max_age=THIRTY)
-    assert finding.level is Level.CRITICAL and finding.count == 1
+    assert finding.level is Level.WARNING and finding.count == 1  # mc-2 is late, registered
     assert {row["id"]: row["age_s"] for row in finding.data} == {"mc-1": 2.0, "mc-2": 90.0}

@@ -54,13 +54,20 @@ def test_p95_from_scrapes_counts_only_what_happened_between_them():
 
 
 def test_p95_latency_bands_are_the_runbooks_500ms_and_1s():
-    def judged(seconds: float) -> Level:
+    # 004 Scenario 5: MCHighLatency at p95 > 500 ms -> warning (P3, not P2);
+    # 004 Severity Classification P2 example "High latency (p95 > 1s)" -> critical.
+    def judged(seconds: float):
         frame = pd.DataFrame({"actor_type": ["meeting"], "value": [seconds]})
-        return latency.p95_latency(frame).level
+        return latency.p95_latency(frame)
 
-    assert judged(0.5) == Level.OK
-    assert judged(0.501) == Level.CRITICAL
-    assert judged(2.0) == Level.CRITICAL
+    assert judged(0.5).level == Level.OK
+    high = judged(0.501)
+    assert high.level == Level.WARNING and high.title.endswith(": MCHighLatency")
+    assert judged(0.6).level == Level.WARNING  # not critical: critical means P2
+    assert judged(1.0).level == Level.WARNING
+    severe = judged(1.001)
+    assert severe.level == Level.CRITICAL and severe.title.endswith(": P2 example: p95 > 1s")
+    assert judged(2.0).level == Level.CRITICAL
     frame = pd.DataFrame(
         {"actor_type": ["conversation", "meeting", "meeting"], "value": [0.2, 0.4, 0.9]}
     )

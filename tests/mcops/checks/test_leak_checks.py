@@ -5,6 +5,7 @@ import pandas as pd
 
 from mcops.checks import leaks
 from mcops.findings import Level
+from mcops.thresholds import load_thresholds
 
 T0 = pd.Timestamp("2026-11-23T00:00:00Z")
 
@@ -37,6 +38,62 @@ def test_memory_trend_reads_mib_and_projects_the_2_gib_limit():
     assert finding.check == "memory_trend" and finding.level is Level.CRITICAL
     assert finding.data[0]["slope_per_hour"] == 1800.0  # MiB per hour
     assert "2048 MiB" in finding.title
+
+
+GIB = 2**30
+
+
+def memory(values):
+    return minutes(values, "process_resident_memory_bytes")
+
+
+def test_memory_above_2_gib_is_a_warning_whatever_the_trend_000_alert_memory_usage_high():
+    # 000 Alert MemoryUsageHigh: container_memory_usage_bytes > 2GB -> Warning
+    # (thresholds.yaml metrics.memory_bytes: ok up to 2 GiB inclusive, then high: warning).
+    at_edge = leaks.memory_trend(memory([2 * GIB] * 10))
+    assert at_edge.level is Level.OK and at_edge.count == 0
+    past = leaks.memory_trend(memory([2 * GIB + 1] * 10))
+    assert past.level is Level.WARNING and past.count == 1
+    flat = leaks.memory_trend(memory([3 * GIB] * 10))  # the memory_leak notebook's case
+    assert flat.checked and flat.level is Level.WARNING
+    assert "not growing steadily" in flat.title
+    assert "now 3 GiB is high (> 2 GiB): potential actor leak (MemoryUsageHigh)" in flat.title
+    assert flat.data[0]["now_bytes"] == 3 * GIB
+    # judged on the newest sample: memory that came back under 2 GiB is fine
+    assert leaks.memory_trend(memory([3 * GIB] * 9 + [GIB])).level is Level.OK
+
+
+def test_memory_high_needs_no_trend_and_never_lowers_a_critical_trend():
+    few = leaks.memory_trend(memory([3 * GIB, 3 * GIB]))
+    assert few.checked and few.level is Level.WARNING
+    assert "trend not judged: fewer than 3 samples" in few.title
+    assert not leaks.memory_trend(memory([GIB, GIB])).checked
+    # growing linearly past the limit stays critical (the growth judgement is unchanged)
+    steep = leaks.memory_trend(memory((1800 + np.arange(60) * 10) * 2**20))
+    assert steep.level is Level.CRITICAL and "(MemoryUsageHigh)" in steep.title
+
+
+def test_memory_is_judged_per_series_like_the_alert():
+    # two containers at 1.5 GiB: each under the 2 GiB alert, though their sum is over it
+    two = pd.concat(
+        [memory([1.5 * GIB] * 5).assign(pod=p) for p in ("mc-a", "mc-b")], ignore_index=True
+    )
+    assert leaks.memory_trend(two).level is Level.OK
+    one_high = pd.concat(
+        [memory([1.5 * GIB] * 5).assign(pod="mc-a"), memory([2.5 * GIB] * 5).assign(pod="mc-b")],
+        ignore_index=True,
+    )
+    assert leaks.memory_trend(one_high).level is Level.WARNING
+
+
+def test_the_memory_limit_comes_from_thresholds(tmp_path):
+    path = tmp_path / "t.yaml"
+    path.write_text(
+        f"metrics:\n  memory_bytes:\n    bands:\n      ok: {{level: ok, upto: {GIB}}}\n"
+    )
+    custom = load_thresholds(path)
+    assert leaks.memory_trend(memory([1.5 * GIB] * 5), thresholds=custom).level is Level.WARNING
+    assert leaks.memory_trend(memory([1.5 * GIB] * 5)).level is Level.OK
 
 
 def actors(idle, timeout=None):

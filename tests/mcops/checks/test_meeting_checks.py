@@ -122,3 +122,55 @@ def test_gc_mc_mismatch_lists_only_meetings_without_a_live_actor():
     assert "1 of 3" in found.title and "mc-1" in found.title
     served = frame.assign(live_on_mc=True)
     assert meetings.gc_mc_mismatch(served).level == Level.OK
+
+
+# 004 Severity Upgrade Triggers: "P3 affects multiple meetings -> Upgrade to P2" counts
+# meetings, not rows or log lines: Finding.affected_meetings is the distinct meeting ids.
+
+
+def test_distinct_meetings_counts_ids_once_and_none_without_ids():
+    frame = pd.DataFrame({"meeting_id": ["m1", "m1", "m2", None, ""]})
+    assert meetings.distinct_meetings(frame) == 2
+    refs = pd.DataFrame({"meeting_id": [None, None], "meeting_ref": ["m7", "m7"]})
+    assert meetings.distinct_meetings(refs) == 1  # the logs' id pulled from the message
+    assert meetings.distinct_meetings(pd.DataFrame({"meeting_id": [None, ""]})) is None
+    assert meetings.distinct_meetings(pd.DataFrame({"msg": ["no id here"]})) is None
+
+
+def test_meeting_errors_affect_distinct_meetings_004_upgrade_trigger():
+    lines = pd.DataFrame(
+        {
+            "level": ["ERROR", "ERROR", "WARN"],
+            "msg": ["Meeting m1 session lost", "Meeting m1 session lost", "meeting m2 stuck"],
+            "meeting_id": ["m1", "m1", None],
+            "meeting_ref": ["m1", "m1", "m2"],
+        }
+    )
+    one = meetings.meeting_errors(lines.iloc[:2])  # two lines, one meeting
+    assert one.count == 2 and one.affected_meetings == 1
+    both = meetings.meeting_errors(lines)
+    assert both.count == 3 and both.affected_meetings == 2
+    no_ids = meetings.meeting_errors(lines[["level", "msg"]])
+    assert no_ids.level == Level.WARNING and no_ids.affected_meetings is None
+
+
+def test_stale_meetings_and_mismatch_affect_distinct_meetings_004_upgrade_trigger():
+    frame = gc_rows(("m-1", NOW - 2 * HOUR), ("m-1", NOW - 3 * HOUR), ("m-2", NOW - 2 * HOUR))
+    stale = meetings.stale_meetings(frame, now=NOW, stale_after=HOUR)
+    assert stale.count == 3 and stale.affected_meetings == 2
+    single = meetings.stale_meetings(frame.iloc[:2], now=NOW, stale_after=HOUR)
+    assert single.affected_meetings == 1  # one meeting: P3 stays P3
+    mismatch = meetings.gc_mc_mismatch(frame.assign(live_on_mc=[False, False, True]))
+    assert mismatch.count == 2 and mismatch.affected_meetings == 1
+    served = meetings.gc_mc_mismatch(frame.assign(live_on_mc=True))
+    assert served.level == Level.OK and served.affected_meetings is None
+
+
+def test_meeting_activity_affects_the_active_meetings_004_upgrade_trigger():
+    # the counter has no meeting label; the mc_meetings_active gauge counts meetings
+    since = datetime(2026, 11, 23, 11, 0, tzinfo=UTC)
+    quiet = dict(since=since, window=HOUR, stale_after=HOUR)
+    idle = meetings.meeting_activity(processed([40, 40, 40, 40]), active_meetings=2, **quiet)
+    assert idle.level == Level.WARNING and idle.affected_meetings == 2
+    busy = meetings.meeting_activity(processed([40, 45, 45, 52]), active_meetings=2, **quiet)
+    assert busy.level == Level.INFO and busy.affected_meetings is None
