@@ -485,10 +485,11 @@ CHECKS: Mapping[str, CheckSpec] = _checks(
     ),
     _C(
         "registration",
-        ("gc_integration",),
+        ("triage", "gc_integration"),
         "registration",
         ("gc_integration",),
         "MC registration in the GC",
+        ("gc_registered",),
     ),
     # ---- 004 Scenario 7 resource pressure
     _C(
