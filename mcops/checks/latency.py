@@ -216,4 +216,6 @@ def remediations(inv: Investigation, *, api_client: ApiClient | None = None) -> 
     api = api_client if api_client is not None else default_api_client()
     namespace = str(inv.params.get("namespace") or "default")
     reason = "runbook 004 Scenario 5 A: CPU bound"
-    return [Scale(api, namespace, deployment, replicas=_relief_replicas(inv), reason=reason)]
+    # ``kubectl scale --replicas=5``: the thresholds' remediation.scale_replicas
+    replicas = inv.thresholds.remediation.scale_replicas
+    return [Scale(api, namespace, deployment, replicas=replicas, reason=reason)]

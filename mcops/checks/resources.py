@@ -24,7 +24,6 @@ if TYPE_CHECKING:
     from mcops.remediate import Action
 
 __all__ = [
-    "SCALE_TO",
     "capacity",
     "fetch_capacity",
     "fetch_memory",
@@ -34,8 +33,6 @@ __all__ = [
     "remediations",
 ]
 
-#: Option 1: ``kubectl scale ... --replicas=5``
-SCALE_TO = 5
 _PRESSURE_CHECKS = ("memory_usage", "cpu_usage", "capacity")
 
 
@@ -145,7 +142,9 @@ def remediations(
 
         api = api_client if api_client is not None else default_api_client()
         namespace = str(inv.params.get("namespace") or "default")
-        actions.append(Scale(api, namespace, deployment, replicas=SCALE_TO, reason=reason))
+        # Option 1, ``kubectl scale --replicas=5``: the thresholds' remediation.scale_replicas
+        replicas = inv.thresholds.remediation.scale_replicas
+        actions.append(Scale(api, namespace, deployment, replicas=replicas, reason=reason))
         if "memory_usage" in pressed:
             actions.append(RolloutRestart(api, namespace, deployment, reason=reason))
     db = inv.database_for_actions()
