@@ -1,0 +1,455 @@
+"""Runbook 004 Scenario 4 (Complete Service Outage): what to read, from where.
+
+Each function takes the Investigation and returns a DataFrame or raises a SourceError
+(which `Investigation.check` turns into "not checked: <why>"), so the notebook is one
+line per diagnostic step. On ``platform=kubernetes`` the pods, events, previous-container
+logs, rollout history and the Secrets and ConfigMaps the pod template references come
+from the Kubernetes API (`mcops.sources.kube` and the same client); on ``local`` the
+last log lines come from ``log_source``. The database and Prometheus are read on both.
+
+`KubeSource.pods` sums a pod up in one reason; an outage needs the waiting reason
+(CrashLoopBackOff, ImagePullBackOff) and when the container last died, so `pods` reads
+container statuses itself. Secrets are read for their key names only: values never
+reach a frame, the notebook or the evidence.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from mcops.errors import SourceConfigError, SourceError
+from mcops.findings import Level
+from mcops.redact import redact_url
+
+if TYPE_CHECKING:
+    from kubernetes.client import ApiClient
+
+    from mcops.investigation import Investigation
+    from mcops.remediate import Action
+    from mcops.sources.kube import KubeSource
+
+__all__ = [
+    "POD_COLUMNS",
+    "REF_COLUMNS",
+    "config_refs",
+    "database_probe",
+    "deployment_status",
+    "kube_source",
+    "last_lines",
+    "optional",
+    "pods",
+    "remediations",
+    "restart_history",
+    "rollout_history",
+    "selector",
+    "up_history",
+    "warning_events",
+]
+
+POD_COLUMNS = [
+    "pod", "phase", "ready", "restarts", "waiting_reason", "last_reason", "last_exit_code",
+    "last_finished_at", "container", "node", "started_at",
+]  # fmt: skip
+REF_COLUMNS = ["kind", "name", "key", "used_by", "optional", "present", "key_present"]
+_REASON = "runbook 004 Scenario 4: complete service outage"
+
+
+# ---------------------------------------------------------------- sources
+
+
+def kube_source(inv: Investigation, *, api_client: ApiClient | None = None) -> KubeSource:
+    """The cluster, only on ``platform=kubernetes`` (its state recorded for summary.json)."""
+    platform = str(inv.params.get("platform") or "local")
+    if platform != "kubernetes":
+        raise SourceConfigError(
+            f"platform is {platform!r}: no pods, events or rollouts to read",
+            source="kubernetes",
+            fix="run with -p platform=kubernetes -p deployment=NAME on a cluster",
+        )
+    from mcops.sources.kube import KubeSource  # the kubernetes client is slow to import
+
+    try:
+        kube = KubeSource(api_client)
+    except SourceError as err:
+        inv.recorder.source("kubernetes", "unreachable", str(err))
+        raise
+    inv.recorder.source("kubernetes", "ok", kube.host)
+    return kube
+
+
+def _namespace(inv: Investigation) -> str:
+    return str(inv.params.get("namespace") or "default")
+
+
+def _deployment(inv: Investigation) -> str:
+    name = str(inv.params.get("deployment") or "")
+    if not name:
+        raise SourceConfigError(
+            "deployment is empty", source="kubernetes", fix="pass -p deployment=NAME"
+        )
+    return name
+
+
+def _read_deployment(kube: KubeSource, namespace: str, name: str) -> dict[str, Any]:
+    obj = kube._call(
+        f"read deployment {namespace}/{name}",
+        lambda: kube.apps.read_namespaced_deployment(name, namespace),
+    )
+    return dict(kube.api_client.sanitize_for_serialization(obj))
+
+
+def selector(inv: Investigation, kube: KubeSource) -> str:
+    """The pods' label selector: the deployment's matchLabels, else log_source's k8s one."""
+    if inv.params.get("deployment"):
+        dep = _read_deployment(kube, _namespace(inv), _deployment(inv))
+        labels = dep.get("spec", {}).get("selector", {}).get("matchLabels", {}) or {}
+        if labels:
+            return ",".join(f"{k}={v}" for k, v in sorted(labels.items()))
+    spec = str(inv.params.get("log_source") or "")
+    if spec.startswith("k8s:") and "/" in spec:
+        return spec.split("/", 1)[1]
+    raise SourceConfigError(
+        "no label selector for the pods",
+        source="kubernetes",
+        fix="pass -p deployment=NAME (or -p log_source=k8s:NAMESPACE/app=NAME)",
+    )
+
+
+# ---------------------------------------------------------------- step 1: pods
+
+
+def _pod_row(pod: Any) -> dict[str, Any]:
+    status = pod.status
+    statuses = list((status.container_statuses or []) if status else [])
+    # the container to talk about: the first unready one, else the first
+    worst = next((s for s in statuses if not s.ready), statuses[0] if statuses else None)
+    waiting = worst.state.waiting if worst is not None and worst.state else None
+    last = worst.last_state.terminated if worst is not None and worst.last_state else None
+    if last is None and worst is not None and worst.state and worst.state.terminated:
+        last = worst.state.terminated
+    return {
+        "pod": pod.metadata.name,
+        "phase": status.phase if status else None,
+        "ready": bool(statuses) and all(s.ready for s in statuses),
+        "restarts": sum(s.restart_count or 0 for s in statuses),
+        "waiting_reason": waiting.reason if waiting is not None else None,
+        "last_reason": last.reason if last is not None else None,
+        "last_exit_code": last.exit_code if last is not None else None,
+        "last_finished_at": last.finished_at if last is not None else None,
+        "container": worst.name if worst is not None else None,
+        "node": pod.spec.node_name if pod.spec else None,
+        "started_at": status.start_time if status else None,
+    }
+
+
+def pods(inv: Investigation, *, api_client: ApiClient | None = None) -> pd.DataFrame:
+    """Diagnosis 1: ``kubectl get pods -l app=...`` with each pod's reasons (``POD_COLUMNS``)."""
+    kube = kube_source(inv, api_client=api_client)
+    namespace, labels = _namespace(inv), selector(inv, kube)
+    listing = kube._call(
+        f"list pods in {namespace} ({labels})",
+        lambda: kube.core.list_namespaced_pod(namespace, label_selector=labels),
+    )
+    frame = pd.DataFrame([_pod_row(p) for p in listing.items or []], columns=POD_COLUMNS)
+    for column in ("last_finished_at", "started_at"):
+        frame[column] = pd.to_datetime(frame[column], utc=True)
+    frame = frame.astype({"ready": bool, "restarts": "int64"})
+    return frame.sort_values("pod", kind="stable").reset_index(drop=True)
+
+
+# ---------------------------------------------------------------- step 2: events
+
+
+def warning_events(inv: Investigation, *, api_client: ApiClient | None = None) -> pd.DataFrame:
+    """Diagnosis 2: the Warning events of the namespace's pods (BackOff, OOMKilling...)."""
+    kube = kube_source(inv, api_client=api_client)
+    events = kube.events(_namespace(inv), involved_kind="Pod")
+    return events[(events["type"] == "Warning").to_numpy()].reset_index(drop=True)
+
+
+# ---------------------------------------------------------------- step 3: last logs
+
+
+def _pod_log(kube: KubeSource, namespace: str, pod: str, container: str | None, tail: int) -> str:
+    from kubernetes.client.exceptions import ApiException
+
+    def read(previous: bool) -> str:
+        return str(
+            kube.core.read_namespaced_pod_log(
+                pod,
+                namespace,
+                container=container,
+                timestamps=True,
+                tail_lines=tail,
+                previous=previous,
+            )
+            or ""
+        )
+
+    def previous() -> str | None:
+        try:
+            return read(True)
+        except ApiException as err:
+            if err.status == 400:  # no previous container: it never restarted
+                return None
+            raise
+
+    text = kube._call(f"read previous logs of pod {pod}", previous)
+    if text is None:
+        text = kube._call(f"read logs of pod {pod}", lambda: read(False))
+    return text
+
+
+def last_lines(inv: Investigation, *, api_client: ApiClient | None = None) -> pd.DataFrame:
+    """Diagnosis 3: ``kubectl logs --previous --tail=100`` per pod, or ``log_source``'s lines.
+
+    On Kubernetes each pod's previous container (the one that died), its current one when
+    it never restarted; a ``pod`` column names it. Locally, the window of ``log_source``.
+    """
+    if str(inv.params.get("platform") or "local") != "kubernetes":
+        return inv.logs()
+    from mcops.sources.logparse import empty_logs, parse_prefixed_logs
+
+    kube = kube_source(inv, api_client=api_client)
+    namespace = _namespace(inv)
+    tail = inv.thresholds.logs.quick_check_tail
+    frames = []
+    for row in pods(inv, api_client=kube.api_client).itertuples():
+        text = _pod_log(kube, namespace, str(row.pod), row.container, tail)
+        frame = parse_prefixed_logs(text)
+        frame.insert(0, "pod", str(row.pod))
+        frames.append(frame)
+    if not frames:
+        frame = empty_logs()
+        frame.insert(0, "pod", pd.Series([], dtype="str"))
+        return frame
+    return pd.concat(frames, ignore_index=True)
+
+
+# ---------------------------------------------------------------- step 4: deployment
+
+
+def deployment_status(inv: Investigation, *, api_client: ApiClient | None = None) -> pd.DataFrame:
+    """Diagnosis 4: ``kubectl describe deployment``: replicas wanted, ready, updated, images."""
+    kube = kube_source(inv, api_client=api_client)
+    frame = kube.deployments(_namespace(inv))
+    return frame[(frame["name"] == _deployment(inv)).to_numpy()].reset_index(drop=True)
+
+
+# ---------------------------------------------------------------- step 7: rollouts
+
+
+def rollout_history(inv: Investigation, *, api_client: ApiClient | None = None) -> pd.DataFrame:
+    """Diagnosis 7: ``kubectl rollout history deployment/...`` (its ReplicaSets)."""
+    kube = kube_source(inv, api_client=api_client)
+    return kube.rollout_history(_namespace(inv), _deployment(inv))
+
+
+# ---------------------------------------------------------------- root causes 4-5
+
+
+def _references(template: Mapping[str, Any]) -> Iterator[dict[str, Any]]:
+    """(kind, name, key, used_by, optional) for each Secret/ConfigMap a pod spec names."""
+    spec = template.get("spec", {}) or {}
+    for ref in spec.get("imagePullSecrets", []) or []:
+        yield _ref("Secret", ref.get("name"), "", "imagePullSecrets", False)
+    for volume in spec.get("volumes", []) or []:
+        used = f"volume {volume.get('name')}"
+        if secret := volume.get("secret"):
+            yield _ref("Secret", secret.get("secretName"), "", used, secret.get("optional"))
+        if config := volume.get("configMap"):
+            yield _ref("ConfigMap", config.get("name"), "", used, config.get("optional"))
+        for source in (volume.get("projected") or {}).get("sources", []) or []:
+            for kind, field in (("Secret", "secret"), ("ConfigMap", "configMap")):
+                if part := source.get(field):
+                    yield _ref(kind, part.get("name"), "", used, part.get("optional"))
+    for container in [*(spec.get("initContainers") or []), *(spec.get("containers") or [])]:
+        where = f"container {container.get('name')}"
+        for env in container.get("env", []) or []:
+            source = env.get("valueFrom") or {}
+            used = f"{where} env {env.get('name')}"
+            if ref := source.get("secretKeyRef"):
+                yield _ref("Secret", ref.get("name"), ref.get("key"), used, ref.get("optional"))
+            if ref := source.get("configMapKeyRef"):
+                yield _ref("ConfigMap", ref.get("name"), ref.get("key"), used, ref.get("optional"))
+        for env in container.get("envFrom", []) or []:
+            if ref := env.get("secretRef"):
+                yield _ref("Secret", ref.get("name"), "", f"{where} envFrom", ref.get("optional"))
+            if ref := env.get("configMapRef"):
+                yield _ref(
+                    "ConfigMap", ref.get("name"), "", f"{where} envFrom", ref.get("optional")
+                )
+
+
+def _ref(kind: str, name: Any, key: Any, used_by: str, optional: Any) -> dict[str, Any]:
+    return {
+        "kind": kind,
+        "name": str(name or ""),
+        "key": str(key or ""),
+        "used_by": used_by,
+        "optional": bool(optional),
+    }
+
+
+def _key_names(kube: KubeSource, kind: str, namespace: str, name: str) -> set[str] | None:
+    """The object's key names (None: it does not exist). Values are dropped right here."""
+    from kubernetes.client.exceptions import ApiException
+
+    read = (
+        kube.core.read_namespaced_secret
+        if kind == "Secret"
+        else kube.core.read_namespaced_config_map
+    )
+
+    def fetch() -> Any:
+        try:
+            return read(name, namespace)
+        except ApiException as err:
+            if err.status == 404:
+                return None
+            raise
+
+    obj = kube._call(f"read {kind} {namespace}/{name}", fetch)
+    if obj is None:
+        return None
+    if kind == "Secret":
+        keys = {*(obj.data or {}), *(obj.string_data or {})}
+    else:
+        keys = {*(obj.data or {}), *(obj.binary_data or {})}
+    del obj
+    return keys
+
+
+def config_refs(inv: Investigation, *, api_client: ApiClient | None = None) -> pd.DataFrame:
+    """Root causes 4-5: each Secret/ConfigMap (and key) the pod template uses, and if present.
+
+    ``kubectl get secret mc-service-secrets`` / ``kubectl get configmap mc-service-config``
+    for every name the deployment's pod template references (``REF_COLUMNS``).
+    """
+    kube = kube_source(inv, api_client=api_client)
+    namespace = _namespace(inv)
+    dep = _read_deployment(kube, namespace, _deployment(inv))
+    refs = list(_references(dep.get("spec", {}).get("template", {}) or {}))
+    known: dict[tuple[str, str], set[str] | None] = {}
+    for ref in refs:
+        key = (ref["kind"], ref["name"])
+        if key not in known:
+            known[key] = _key_names(kube, ref["kind"], namespace, ref["name"])
+        names = known[key]
+        ref["present"] = names is not None
+        ref["key_present"] = (ref["key"] in names) if ref["key"] and names is not None else None
+    return pd.DataFrame(refs, columns=REF_COLUMNS)
+
+
+# ---------------------------------------------------------------- local: database
+
+
+def database_probe(inv: Investigation) -> pd.DataFrame:
+    """``SELECT 1`` through database_url: reachable or not (not given: not checked)."""
+    shown = redact_url(str(inv.params.get("database_url") or ""))
+    started = time.perf_counter()
+    try:
+        inv.database  # noqa: B018 - opening it runs SELECT 1 and records the source state
+    except SourceConfigError:
+        raise
+    except SourceError as err:
+        row = {"database": shown, "reachable": False, "latency_ms": None, "error": str(err)}
+        return pd.DataFrame([row])
+    latency = (time.perf_counter() - started) * 1000
+    return pd.DataFrame(
+        [{"database": shown, "reachable": True, "latency_ms": latency, "error": ""}]
+    )
+
+
+# ---------------------------------------------------------------- Prometheus history
+
+
+def _prometheus(inv: Investigation) -> None:
+    if not inv.params.get("prometheus_url"):
+        raise SourceConfigError(
+            "prometheus_url is empty: no history of when it went down",
+            source="prometheus",
+            fix="pass -p prometheus_url=http://prometheus:9090",
+        )
+
+
+def _targeted(frame: pd.DataFrame) -> pd.DataFrame:
+    """Add ``target``: the label that tells the series apart (pod, else instance, else job)."""
+    label = next((c for c in ("pod", "instance", "job") if c in frame.columns), None)
+    return frame.assign(target=frame[label].astype("string") if label else "all")
+
+
+def up_history(inv: Investigation) -> pd.DataFrame:
+    """``up`` over the window (MCDown fires on ``up == 0``): when did it go down?"""
+    _prometheus(inv)
+    return _targeted(inv.metric_range("up"))
+
+
+def restart_history(inv: Investigation) -> pd.DataFrame:
+    """Restarts over the window: kube-state-metrics' counter on Kubernetes (the
+    MCPodRestartingFrequently input), the process start time locally (a step per restart)."""
+    _prometheus(inv)
+    on_kubernetes = str(inv.params.get("platform") or "local") == "kubernetes"
+    metric = (
+        "kube_pod_container_status_restarts_total"
+        if on_kubernetes
+        else ("process_start_time_seconds")
+    )
+    return _targeted(inv.metric_range(metric))
+
+
+def optional(fetch: Callable[[], pd.DataFrame]) -> pd.DataFrame:
+    """For what is shown, not judged (events, history): a failing source gives an empty
+    frame whose ``attrs["why"]`` says why, so the plot says "no data" instead of failing."""
+    try:
+        return fetch()
+    except SourceError as err:
+        frame = pd.DataFrame()
+        frame.attrs["why"] = f"not shown: {err.source}: {err}"
+        return frame
+
+
+# ---------------------------------------------------------------- remediation
+
+
+def remediations(inv: Investigation, *, api_client: ApiClient | None = None) -> list[Action]:
+    """Options 1, 2 and 4 as plans (applied only with apply_remediation), on Kubernetes.
+
+    A rollout in the window → rollout undo (Option 1); OOMKilled → the runbook's memory
+    limit (Option 4); otherwise the failing pods are deleted so they reschedule (Option 2).
+    A missing Secret/ConfigMap (Option 3) is restored from the secure backup by hand:
+    no action recreates secrets.
+    """
+    platform = str(inv.params.get("platform") or "local")
+    deployment = str(inv.params.get("deployment") or "")
+    if platform != "kubernetes" or not deployment:
+        return []
+    fired = {f.check: f for f in inv.findings if f.checked and f.level >= Level.WARNING}
+    from mcops.remediate import DeletePod, PatchResources, RolloutUndo
+    from mcops.sources.kube import default_api_client
+
+    api = api_client if api_client is not None else default_api_client()
+    namespace = _namespace(inv)
+    actions: list[Action] = []
+    if "recent_rollout" in fired:
+        actions.append(RolloutUndo(api, namespace, deployment, reason=_REASON))
+    if oom := fired.get("oom_killed"):
+        containers = [row.get("container") for row in oom.data if row.get("container")]
+        actions.append(
+            PatchResources(
+                api,
+                namespace,
+                deployment,
+                container=str(containers[0] if containers else deployment),
+                limits={"memory": inv.thresholds.remediation.memory_limit},
+                reason=_REASON,
+            )
+        )
+    if not actions and "config_refs" not in fired and (down := fired.get("pods_not_ready")):
+        for row in down.data:
+            actions.append(DeletePod(api, namespace, str(row["pod"]), reason=_REASON))
+    return actions
