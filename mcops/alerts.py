@@ -112,7 +112,8 @@ def parameters_for(
     if declared is None:
         return params, []
     kept = {k: v for k, v in params.items() if k in declared}
-    ignored = sorted(k for k in params if k not in declared and k != "severity_scheme")
+    added = ("severity_scheme", "incident_started")  # ours, not the user's: drop quietly
+    ignored = sorted(k for k in params if k not in declared and k not in added)
     return kept, ignored
 
 

@@ -17,17 +17,18 @@ import nbformat
 import pytest
 
 from mcops.alerts import AlertReceiver, build_app, declared_in, parameters_for
-from mcops.runner import run_scenario
 from mcops.registry import ALERTS as ALERT_SCENARIOS
+from mcops.runner import run_scenario
 
 ECHO = """\
 import json
+_CHECK = "key_metrics"  # any id the registry declares: the recorder refuses others
 from mcops.findings import Finding
 from mcops.notebook import parameters_in, setup
 
 recorder = setup(SCENARIO, **parameters_in(globals()))
 seen = {k: v for k, v in parameters_in(globals()).items() if k != "SCENARIO"}
-recorder.add(Finding.make("echo", "info", json.dumps(seen, sort_keys=True)))
+recorder.add(Finding.make(_CHECK, "info", json.dumps(seen, sort_keys=True)))
 recorder.finish()
 """
 
@@ -57,7 +58,8 @@ def notebooks(tmp_path: Path) -> Path:
     echo_notebook(
         folder,
         "actor_panics",
-        'service_url = ""\nmeeting_id = ""\nnamespace = "default"\napply_remediation = False\n',
+        'service_url = ""\nmeeting_id = ""\nnamespace = "default"\napply_remediation = False\n'
+        'incident_started = ""\n',
     )
     echo_notebook(
         folder,
@@ -104,7 +106,7 @@ def client(app) -> httpx.AsyncClient:
 
 
 def echoed(run: dict) -> dict:
-    [finding] = [f for f in run["summary"]["findings"] if f["check"] == "echo"]
+    [finding] = [f for f in run["summary"]["findings"] if f["check"] == "key_metrics"]
     return json.loads(finding["title"])
 
 
@@ -145,6 +147,7 @@ async def test_alerts_run_once_in_plan_mode_with_labels_and_fall_back_to_triage(
             "meeting_id": "meeting-42",
             "namespace": "dark-tower",
             "service_url": "http://127.0.0.1:1",
+            "incident_started": "2026-11-23T10:00:00Z",  # the alert's startsAt (004: P2 > 2 h)
         }
         assert ran["ignored_parameters"] == ["convo_id"]
 
