@@ -267,6 +267,14 @@ class Investigation:
         self.recorder.add(finding)
         return frame
 
+    def frame_or_empty(self, fetch: Callable[[], pd.DataFrame]) -> pd.DataFrame:
+        """A secondary frame a judge can do without (say, the processed count beside the
+        drops): empty when its source cannot answer, which the judge then says."""
+        try:
+            return fetch()
+        except SourceError:
+            return pd.DataFrame()
+
     def remediate(self, action: Action) -> ActionReport | None:
         """Plan ``action``; apply exactly that plan only when ``apply_remediation`` is True.
 

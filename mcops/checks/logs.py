@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from mcops.checks.meetings import distinct_meetings
 from mcops.findings import Finding, Level
 
 __all__ = [
@@ -239,4 +240,5 @@ def connection_errors(frame: pd.DataFrame) -> Finding:
         f"{len(errors)} connection errors in the logs",
         detail="Look for TLS or network-policy problems if connections fail to establish.",
         rows=errors[cols],
+        affected_meetings=distinct_meetings(errors),
     )
