@@ -1,7 +1,8 @@
 """Guarded remediations: plan (default, read-only), apply exactly the plan, verify,
 audit every step, undo. One module per concept:
 
-- `base` — Plan, ApplyResult, the audited `Remediation` template, `run_action`
+- `base` — Plan, Precondition, ApplyResult, the audited `Remediation` template, `run_action`
+- `preconditions` — the runbook steps later actions wait for (runbook order)
 - `audit`, `backup` — the JSONL audit log and the row backups
 - `sql_base` + `sql_actions`, `sql_controllers`, `sql_indexes` — database fixes;
   `sql_restore` — restore rows from a backup file when the ApplyResult is gone
@@ -18,6 +19,7 @@ from mcops.remediate.base import (
     ActionReport,
     ApplyResult,
     Plan,
+    Precondition,
     Remediation,
     run_action,
 )
@@ -66,6 +68,7 @@ __all__ = [
     "MarkController",
     "PatchResources",
     "Plan",
+    "Precondition",
     "ReRegisterController",
     "RecreateConversation",
     "Remediation",

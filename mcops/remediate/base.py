@@ -5,6 +5,11 @@
 turn unexpected errors into `RemediationError` saying what was and was not changed.
 Subclasses implement `_plan`, `_apply` and `_undo` and never audit themselves.
 
+Runbook order: an action may carry `Precondition`s, the earlier runbook steps it waits
+for. While one fails or cannot be verified the plan still shows every change but is
+``blocked_by`` that step, and `apply()` refuses (`ActionRefused`, audited) before any
+change, naming the step and its fix.
+
 Idempotence, decided: applying a plan whose changes are already in place (a second
 apply of the same plan) returns a result with status ``nothing_to_do`` and
 ``changed == 0``; it is not an error. A plan whose *before* state no longer matches
@@ -14,6 +19,7 @@ raises `StalePlan`. A fresh plan after an apply is empty.
 from __future__ import annotations
 
 import abc
+import dataclasses
 import datetime as dt
 import html
 from collections.abc import Callable, Mapping, Sequence
@@ -31,6 +37,7 @@ __all__ = [
     "ActionReport",
     "ApplyResult",
     "Plan",
+    "Precondition",
     "Remediation",
     "require_id",
     "run_action",
@@ -72,6 +79,41 @@ def _table_html(rows: Sequence[Mapping[str, Any]]) -> str:
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>{more}"
 
 
+@dataclass(frozen=True)
+class Precondition:
+    """An earlier runbook step an action waits for, and whether it holds now.
+
+    Remediations follow the runbook's order: deleting duplicate commits while the
+    actor system is still off would only race new duplicates in.
+    """
+
+    step: str
+    """The runbook step, e.g. ``000 Handling Epoch Conflicts step 1: verify ...``."""
+    holds: bool | None
+    """True: done; False: still fails; None: could not be verified (blocks too)."""
+    why: str = ""
+    """The evidence: what was read, or why it could not be read."""
+    fix: str = ""
+    """What to do so that the step holds."""
+
+    def __post_init__(self) -> None:
+        if self.holds is not None and not isinstance(self.holds, bool):
+            raise TypeError(
+                f"Precondition.holds must be True, False or None, got {self.holds!r}; "
+                "convert the observed value with bool() (None when it is unknown)"
+            )
+
+    @property
+    def blocker(self) -> str | None:
+        """The sentence a blocked plan and a refusal show; None when the step holds."""
+        if self.holds:
+            return None
+        state = "could not be verified" if self.holds is None else "still fails"
+        text = f"{self.step} comes first, and it {state}"
+        text += f" ({self.why})" if self.why else ""
+        return text + (f" — fix: {self.fix}" if self.fix else "")
+
+
 @dataclass(frozen=True, eq=False)
 class Plan:
     """What an action would change, and the fingerprint of the state it was made from."""
@@ -89,6 +131,8 @@ class Plan:
     notes: tuple[str, ...] = ()
     refusal: str | None = None
     """Set when the plan must not be applied (e.g. duplicates block a unique index)."""
+    blocked_by: tuple[str, ...] = ()
+    """One sentence per earlier runbook step that still fails; apply refuses until none."""
     state: Mapping[str, Any] = field(default_factory=dict, repr=False)
     """Action-private data needed to apply exactly this plan (rows, patch, uid)."""
     created_at: dt.datetime = field(default_factory=_now)
@@ -97,6 +141,11 @@ class Plan:
     def empty(self) -> bool:
         """Nothing to do: the target is already in the desired state."""
         return not self.changes
+
+    @property
+    def blocked(self) -> bool:
+        """An earlier runbook step still fails: shown, but apply refuses."""
+        return bool(self.blocked_by)
 
     @property
     def plan_hash(self) -> str:
@@ -109,6 +158,7 @@ class Plan:
         if len(self.changes) > _SHOWN_ROWS:
             lines.append(f"  … and {len(self.changes) - _SHOWN_ROWS} more")
         lines += [f"  note: {n}" for n in self.notes]
+        lines += [f"  BLOCKED: {b}" for b in self.blocked_by]
         if self.refusal:
             lines.append(f"  REFUSED: {self.refusal}")
         return "\n".join(lines)
@@ -120,11 +170,14 @@ class Plan:
             if self.refusal
             else ""
         )
+        blocked = "".join(
+            f"<p style='color:#b00'><b>Blocked:</b> {html.escape(b)}</p>" for b in self.blocked_by
+        )
         return (
             f"<div class='mcops-plan'><p><b>Plan</b> <code>{html.escape(self.action)}</code> on "
             f"<code>{html.escape(self.target)}</code> — {html.escape(self.summary)} "
             f"<small>(plan {self.plan_hash}, nothing changed yet)</small></p>"
-            f"{_table_html(self.changes)}{refusal}"
+            f"{_table_html(self.changes)}{blocked}{refusal}"
             f"{f'<ul>{notes}</ul>' if notes else ''}</div>"
         )
 
@@ -189,9 +242,16 @@ class Remediation(abc.ABC):
     name: ClassVar[str]
     not_changed_on_failure: ClassVar[str] = "nothing was changed (the transaction rolled back)"
 
-    def __init__(self, *, reason: str = "", audit: AuditLog | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        reason: str = "",
+        audit: AuditLog | None = None,
+        preconditions: Sequence[Precondition] = (),
+    ) -> None:
         self.reason = reason
         self.audit = audit if audit is not None else AuditLog()
+        self.preconditions = tuple(preconditions)
 
     @property
     @abc.abstractmethod
@@ -207,9 +267,14 @@ class Remediation(abc.ABC):
     @abc.abstractmethod
     def _undo(self, result: ApplyResult) -> ApplyResult: ...
 
+    def _blockers(self) -> tuple[str, ...]:
+        return tuple(b for p in self.preconditions if (b := p.blocker) is not None)
+
     def plan(self) -> Plan:
-        """Read-only: what would change. Never writes, never audits."""
-        return self._plan()
+        """Read-only: what would change (blocked while an earlier step fails). Never writes."""
+        plan = self._plan()
+        blockers = self._blockers()
+        return dataclasses.replace(plan, blocked_by=blockers) if blockers else plan
 
     def apply(self, plan: Plan) -> ApplyResult:
         """Apply exactly `plan` (refusing a stale or foreign one); always audited."""
@@ -219,6 +284,13 @@ class Remediation(abc.ABC):
                 raise StalePlan(
                     f"plan was made for {plan.action} on {plan.target}, not {self.name} on "
                     f"{self.target}; make a plan with this action and apply that",
+                    action=self.name,
+                )
+            blockers = self._blockers()
+            if blockers:
+                raise ActionRefused(
+                    f"{self.name} refused, nothing was changed: {'; '.join(blockers)}. "
+                    "Then make a new plan and apply it.",
                     action=self.name,
                 )
             if plan.refusal:
@@ -317,13 +389,16 @@ class ActionReport:
     """``plan`` (default, nothing changed) or ``apply``."""
 
     def as_summary(self) -> dict[str, Any]:
-        """The entry for summary.json's ``remediations`` list."""
-        return {
+        """The entry for summary.json's ``remediations`` list (``blocked_by`` when blocked)."""
+        out: dict[str, Any] = {
             "action": self.plan.action,
             "mode": self.mode,
             "changes": len(self.plan.changes) if self.result is None else self.result.changed,
             "backup": None if self.result is None else self.result.backup,
         }
+        if self.plan.blocked:
+            out["blocked_by"] = list(self.plan.blocked_by)
+        return out
 
     def __str__(self) -> str:
         return str(self.plan) + ("" if self.result is None else "\n" + str(self.result))
@@ -333,6 +408,11 @@ class ActionReport:
             tail = self.result._repr_html_()
         elif self.mode == "apply":
             tail = "<p><i>Nothing to apply: the plan is empty, nothing was changed.</i></p>"
+        elif self.plan.blocked and not self.plan.empty:
+            tail = (
+                "<p><i>Plan only, and blocked: <code>apply_remediation=True</code> refuses "
+                "until the step above holds.</i></p>"
+            )
         else:
             tail = "<p><i>Plan only: set <code>apply_remediation=True</code> to apply it.</i></p>"
         return self.plan._repr_html_() + tail

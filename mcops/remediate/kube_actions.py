@@ -93,6 +93,13 @@ class DeploymentAction(Remediation):
     def _change(self, current: Mapping[str, Any]) -> tuple[Any, dict[str, Any], tuple[str, ...]]:
         """(patch body to send, partial object the result must contain, notes)."""
 
+    def _settled(self, current: Mapping[str, Any]) -> str | None:
+        """Why nothing needs doing though the patch is not literally there (None: it does).
+
+        E.g. a relief scale on a Deployment that already has more replicas.
+        """
+        return None
+
     def _restore(self, previous: Mapping[str, Any]) -> Any:
         """Patch body that puts the previous spec back (default: the whole pod template)."""
         return [{"op": "replace", "path": "/spec/template", "value": previous["template"]}]
@@ -129,6 +136,16 @@ class DeploymentAction(Remediation):
     def _plan(self) -> Plan:
         current = self._read()
         rv = current["metadata"].get("resourceVersion", "")
+        settled = self._settled(current)
+        if settled is not None:
+            return Plan(
+                action=self.name,
+                target=self.target,
+                changes=(),
+                fingerprint=f"resourceVersion={rv}",
+                summary=f"nothing to do: {settled}",
+                state={"settled": settled, "rv": rv},
+            )
         body, desired, notes = self._change(current)
         previous = {
             "replicas": current["spec"].get("replicas"),
@@ -156,6 +173,15 @@ class DeploymentAction(Remediation):
 
     def _apply(self, plan: Plan) -> ApplyResult:
         current = self._read()
+        settled = self._settled(current)
+        if settled is not None:
+            return ApplyResult(plan=plan, status="nothing_to_do", changed=0, message=settled)
+        if "settled" in plan.state:
+            raise StalePlan(
+                f"{self.name}: the plan found nothing to do ({plan.state['settled']}), but "
+                f"{self.target} changed since; nothing was changed — make a new plan",
+                action=self.name,
+            )
         desired = plan.state["desired"]
         if contains(current, desired):
             return ApplyResult(
@@ -217,7 +243,14 @@ class DeploymentAction(Remediation):
 
 
 class Scale(DeploymentAction):
-    """kubectl scale --replicas=N, bounded by max_replica_change (Scenarios 1, 5, 7)."""
+    """kubectl scale --replicas=N as relief: only ever up, by at most max_replica_change.
+
+    Runbook 004 scales out for relief (Scenarios 1, 5, 7: ``--replicas=5``, the
+    thresholds' ``remediation.scale_replicas``). A Deployment already at or above N was
+    scaled out by someone for a reason; scaling it down to N would cut capacity in the
+    middle of an incident, so the plan is empty and apply changes nothing. Undo of an
+    applied scale restores the previous count.
+    """
 
     name = "scale"
 
@@ -238,9 +271,15 @@ class Scale(DeploymentAction):
         self.replicas = replicas
         self.max_replica_change = max_replica_change
 
+    def _settled(self, current: Mapping[str, Any]) -> str | None:
+        now = int(current["spec"].get("replicas") or 0)
+        if now >= self.replicas:
+            return f"already at {now} ≥ {self.replicas} replicas; a relief scale never scales down"
+        return None
+
     def _change(self, current: Mapping[str, Any]) -> tuple[Any, dict[str, Any], tuple[str, ...]]:
         now = int(current["spec"].get("replicas") or 0)
-        if abs(self.replicas - now) > self.max_replica_change:
+        if self.replicas - now > self.max_replica_change:
             raise ScopeExceeded(
                 f"scaling {self.target} from {now} to {self.replicas} changes more than "
                 f"max_replica_change={self.max_replica_change}; scale in smaller steps",

@@ -4,7 +4,7 @@ Handling Epoch Conflicts steps 2–3, Database Consistency Check 4)."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, ClassVar
 
 import sqlalchemy as sa
@@ -12,7 +12,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from mcops.errors import ScopeExceeded
 from mcops.remediate.audit import AuditLog
-from mcops.remediate.base import require_id
+from mcops.remediate.base import Precondition, require_id
 from mcops.remediate.sql_base import DEFAULT_MAX_ROWS, RowChange, SqlRowAction
 from server.store.schema import conversations, members, messages
 
@@ -118,9 +118,15 @@ class _OneOrAllConversations(SqlRowAction):
         reason: str = "",
         audit: AuditLog | None = None,
         backup_dir: str | None = None,
+        preconditions: Sequence[Precondition] = (),
     ) -> None:
         super().__init__(
-            database, max_rows=max_rows, reason=reason, audit=audit, backup_dir=backup_dir
+            database,
+            max_rows=max_rows,
+            reason=reason,
+            audit=audit,
+            backup_dir=backup_dir,
+            preconditions=preconditions,
         )
         self.convo_id = _one_or_all(convo_id, all)
 
@@ -177,9 +183,15 @@ class DeleteDuplicateCommits(SqlRowAction):
         reason: str = "",
         audit: AuditLog | None = None,
         backup_dir: str | None = None,
+        preconditions: Sequence[Precondition] = (),
     ) -> None:
         super().__init__(
-            database, max_rows=max_rows, reason=reason, audit=audit, backup_dir=backup_dir
+            database,
+            max_rows=max_rows,
+            reason=reason,
+            audit=audit,
+            backup_dir=backup_dir,
+            preconditions=preconditions,
         )
         # None means every conversation, as the runbook's DELETE does; max_rows bounds it.
         self.convo_id = None if convo_id is None else require_id("convo_id", convo_id)

@@ -22,7 +22,7 @@ from mcops.remediate._jsonable import canonical_hash
 from mcops.remediate._redact import redact_url
 from mcops.remediate.audit import AuditLog
 from mcops.remediate.backup import new_backup_id, write_backup_file, write_backup_rows
-from mcops.remediate.base import ApplyResult, Plan, Remediation
+from mcops.remediate.base import ApplyResult, Plan, Precondition, Remediation
 
 __all__ = ["DEFAULT_MAX_ROWS", "RowChange", "SqlRowAction", "make_engine", "read_only"]
 
@@ -114,8 +114,9 @@ class SqlRowAction(Remediation):
         reason: str = "",
         audit: AuditLog | None = None,
         backup_dir: str | None = None,
+        preconditions: Sequence[Precondition] = (),
     ) -> None:
-        super().__init__(reason=reason, audit=audit)
+        super().__init__(reason=reason, audit=audit, preconditions=preconditions)
         self.engine = make_engine(database)
         self.max_rows = max_rows
         self.backup_dir = backup_dir

@@ -19,7 +19,7 @@ from mcops.errors import RemediationError, StalePlan, VerificationFailed
 from mcops.remediate._jsonable import canonical_hash
 from mcops.remediate._redact import redact_url
 from mcops.remediate.audit import AuditLog
-from mcops.remediate.base import ActionRefused, ApplyResult, Plan, Remediation
+from mcops.remediate.base import ActionRefused, ApplyResult, Plan, Precondition, Remediation
 from mcops.remediate.sql_base import make_engine, read_only
 from server.store.schema import messages
 
@@ -87,9 +87,14 @@ class IndexAction(Remediation):
     not_changed_on_failure = "indexes built before the error are listed in the audit record"
 
     def __init__(
-        self, database: str | sa.Engine, *, reason: str = "", audit: AuditLog | None = None
+        self,
+        database: str | sa.Engine,
+        *,
+        reason: str = "",
+        audit: AuditLog | None = None,
+        preconditions: Sequence[Precondition] = (),
     ) -> None:
-        super().__init__(reason=reason, audit=audit)
+        super().__init__(reason=reason, audit=audit, preconditions=preconditions)
         self.engine = make_engine(database)
 
     @property

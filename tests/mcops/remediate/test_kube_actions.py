@@ -20,6 +20,7 @@ from mcops.remediate.kube_actions import (
     RolloutUndo,
     Scale,
 )
+from mcops.thresholds import default_thresholds
 from tests.mcops.remediate.kube_double import deployment, pod, replica_set, running_kube
 
 NS, NAME = "dark-tower", "meeting-controller"
@@ -78,6 +79,52 @@ def test_scale_is_bounded(kube, audit):
         Scale(api, NS, "*", replicas=2, audit=audit)
     with pytest.raises(ScopeExceeded, match="not found"):
         Scale(api, NS, "nope", replicas=2, audit=audit).plan()
+
+
+@pytest.mark.parametrize("now", [4, 5, 7])
+def test_relief_scale_to_the_thresholds_target_never_scales_down(now, audit):
+    target = default_thresholds().remediation.scale_replicas  # the runbook's --replicas=5
+    with running_kube() as (mock, api):
+        mock.objects[DEP] = deployment(replicas=now)
+        action = Scale(api, NS, NAME, replicas=target, audit=audit)
+        plan = action.plan()
+        if now < target:
+            assert list(plan.changes) == [{"path": "spec.replicas", "now": now, "new": target}]
+            assert action.apply(plan).changed == 1
+            assert stored(mock)["spec"]["replicas"] == target
+            return
+        assert plan.empty and plan.summary == (
+            f"nothing to do: already at {now} ≥ {target} replicas; a relief scale never scales down"
+        )
+        assert patches(mock) == [], "not even a dry run is sent"
+        result = action.apply(plan)
+        assert (result.status, result.changed) == ("nothing_to_do", 0)
+        assert "never scales down" in result.message
+        assert stored(mock)["spec"]["replicas"] == now and patches(mock) == []
+
+
+def test_relief_scale_planned_below_target_does_not_scale_down_after_a_scale_out(kube, audit):
+    mock, api = kube
+    action = Scale(api, NS, NAME, replicas=5, audit=audit)
+    plan = action.plan()  # 3 → 5
+    mock.objects[DEP].patch({"metadata": {"resourceVersion": "101"}, "spec": {"replicas": 8}})
+    result = action.apply(plan)
+    assert (result.status, result.changed) == ("nothing_to_do", 0)
+    assert stored(mock)["spec"]["replicas"] == 8
+    assert len(patches(mock)) == 1, "only the dry run was sent"
+
+
+def test_an_empty_relief_plan_is_stale_once_replicas_drop_below_target(kube, audit):
+    mock, api = kube
+    mock.objects[DEP].patch({"spec": {"replicas": 6}})
+    action = Scale(api, NS, NAME, replicas=5, audit=audit)
+    plan = action.plan()
+    assert plan.empty
+    mock.objects[DEP].patch({"metadata": {"resourceVersion": "102"}, "spec": {"replicas": 2}})
+    with pytest.raises(StalePlan, match="make a new plan"):
+        action.apply(plan)
+    assert stored(mock)["spec"]["replicas"] == 2
+    assert audit.records()[-1]["result"] == "refused"
 
 
 def test_stale_resource_version_is_refused_and_audited(kube, audit):
