@@ -227,7 +227,7 @@ def _p_base(found: Sequence[Finding], judged: Sequence[Finding]) -> tuple[str, s
         (_of(critical, "latency"), "High latency"),  # "High latency (p95 > 1s)"
         (_of(critical, "saturation"), "Mailbox depth or pool critical"),  # ">500"
         (_of(warning, "pods", "not_ready"), "Single pod failing"),
-        (_of(warning, "heartbeat", "registration"), "GC heartbeat intermittent"),
+        (_of(warning, "heartbeat", "registration"), "GC heartbeat intermittent or failing"),
         # 004 Scenario 1 Escalation "If messages being dropped, escalate immediately"
         (_of(warning, "loss"), "Messages dropped"),
         (critical, "Critical findings"),

@@ -4,7 +4,8 @@ The real server on SQLite heartbeats every 0.2 s; the `gc_heartbeat_failure` fau
 1.0) makes every heartbeat fail. The server then keeps its `meeting_controllers` row
 'active' and `mc_gc_registered` at 1, but `last_heartbeat` stops moving: it becomes stale
 only after the runbook's 30 s, so the run lowers that age to 1 s with a thresholds file
-rather than waiting.
+rather than waiting. A late heartbeat on a row that is still 'active' is 004's "GC
+heartbeat intermittent" (a warning, P2), not "complete GC registration failure" (P1).
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ metrics:
 """
 
 
-def test_failing_heartbeats_are_critical_and_the_registration_goes_stale(sqlite_url, tmp_path):
+def test_failing_heartbeats_are_critical_and_the_registration_goes_late(sqlite_url, tmp_path):
     thresholds = tmp_path / "thresholds.yaml"
     thresholds.write_text(STALE_AFTER_1S, encoding="utf-8")
     with running_server(sqlite_url, env={"GC_HEARTBEAT_INTERVAL": "0.2"}) as server:
@@ -59,7 +60,7 @@ def test_failing_heartbeats_are_critical_and_the_registration_goes_stale(sqlite_
     counts = {row["result"]: row["increase"] for row in failures["data"]}
     assert counts.get("success", 0) == 0 and counts["failure"] > 0
     registration = run.finding("registration")
-    assert registration["level"] == "critical", registration
+    assert registration["level"] == "warning", registration
     assert "last heartbeat" in registration["title"]
     [row] = registration["data"]
     assert row["id"] == config["mc_id"] and row["status"] == "active"
@@ -68,6 +69,8 @@ def test_failing_heartbeats_are_critical_and_the_registration_goes_stale(sqlite_
     assert plan["action"] == "reregister_controller"
     assert plan["mode"] == "plan" and plan["changes"] == 1  # forced: the row is stale
     severity = run.summary["severity"]
-    assert severity["scheme"] == "P" and severity["level"] == "P1"
+    assert severity["scheme"] == "P" and severity["level"] == "P2"
+    assert "GC heartbeat" in severity["reason"]
+    assert severity["next_scenarios"] == []  # gc_integration itself is where it routes
     assert run.summary["scenario"] == "gc_integration"
     assert ADMIN_TOKEN.encode() not in run.evidence_bytes()

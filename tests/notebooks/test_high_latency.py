@@ -2,8 +2,9 @@
 
 The real server on SQLite, scraped every second by a real Prometheus; the
 `slow_handling` fault makes meeting actors take 700 ms per message, so their p95 lands
-between the runbook's 500 ms and 1 s. The run must name the meeting actors, judge
-them critical (P2), and check the other causes rather than skip them.
+between the runbook's 500 ms (MCHighLatency) and 1 s (the severity table's P2 example
+"p95 > 1s"). The run must name the meeting actors, judge them a warning (P3), and check
+the other causes rather than skip them.
 """
 
 from __future__ import annotations
@@ -66,7 +67,7 @@ def test_slow_meeting_actors_are_found_and_the_other_causes_checked(sqlite_url, 
 
     assert run.exit_code == 0, run.output
     p95 = run.finding("p95_latency")
-    assert p95["level"] == "critical", p95
+    assert p95["level"] == "warning", p95
     assert p95["title"].startswith("p95 of meeting actors")
     slowest = p95["data"][0]
     assert slowest["actor_type"] == "meeting" and 0.5 < slowest["p95_seconds"] <= 1.0
@@ -78,6 +79,6 @@ def test_slow_meeting_actors_are_found_and_the_other_causes_checked(sqlite_url, 
     assert run.finding("mailbox_depth")["level"] == "ok"
     assert run.summary["remediations"] == []  # local platform: scaling is Kubernetes'
     severity = run.summary["severity"]
-    assert (severity["scheme"], severity["level"]) == ("P", "P2"), severity
-    assert "High latency" in severity["reason"]
+    assert (severity["scheme"], severity["level"]) == ("P", "P3"), severity
+    assert "p95_latency" in severity["reason"]
     assert ADMIN_TOKEN.encode() not in run.evidence_bytes()
