@@ -88,13 +88,13 @@ class Precondition:
     """
 
     step: str
-    """The runbook step, e.g. ``000 Handling Epoch Conflicts step 1: verify ...``."""
+    """The runbook step, e.g. ``runbook 000 Handling Epoch Conflicts step 1 (verify ...)``."""
     holds: bool | None
     """True: done; False: still fails; None: could not be verified (blocks too)."""
     why: str = ""
     """The evidence: what was read, or why it could not be read."""
     fix: str = ""
-    """What to do so that the step holds."""
+    """What to do so that the step holds (default: complete it, then plan again)."""
 
     def __post_init__(self) -> None:
         if self.holds is not None and not isinstance(self.holds, bool):
@@ -111,7 +111,7 @@ class Precondition:
         state = "could not be verified" if self.holds is None else "still fails"
         text = f"{self.step} comes first, and it {state}"
         text += f" ({self.why})" if self.why else ""
-        return text + (f" — fix: {self.fix}" if self.fix else "")
+        return f"{text} — fix: {self.fix or 'complete that step, then plan again'}"
 
 
 @dataclass(frozen=True, eq=False)
@@ -289,8 +289,7 @@ class Remediation(abc.ABC):
             blockers = self._blockers()
             if blockers:
                 raise ActionRefused(
-                    f"{self.name} refused, nothing was changed: {'; '.join(blockers)}. "
-                    "Then make a new plan and apply it.",
+                    f"{self.name} refused, nothing was changed: {'; '.join(blockers)}",
                     action=self.name,
                 )
             if plan.refusal:

@@ -1,10 +1,12 @@
 """`mcops run epoch_conflicts`: real duplicates from the real server, planned, applied, idempotent.
 
-The server runs with ENABLE_ACTOR_SYSTEM=false, so concurrent addMembers race on the
-legacy path and write duplicate commit epochs for real; the notebook then runs through
-the `mcops` CLI three times on the same database: plan (nothing may change), apply
-(duplicates gone, epochs consistent, unique index, backup and audit in the evidence),
-and apply again (nothing left to do). On SQLite and on PostgreSQL.
+The server runs with the ``actor_system_disabled`` fault, so concurrent addMembers race
+on the legacy path and write duplicate commit epochs for real; the notebook then runs
+through the `mcops` CLI on the same database: plan (nothing may change; the data fixes
+are shown but blocked, step 1 comes first), apply while the actor system is still off
+(refused before any change, audited), then — fault cleared — apply (duplicates gone,
+epochs consistent, unique index, backup and audit in the evidence), and apply again
+(nothing left to do). On SQLite and on PostgreSQL.
 """
 
 from __future__ import annotations
@@ -27,6 +29,9 @@ XRPC = "/xrpc/blue.catbird.mls."
 ALICE = "did:plc:alice"
 ADDS = 10
 INDEX = "uq_messages_convo_epoch_commit"
+FAULT = "actor_system_disabled"
+STEP_1 = "runbook 000 Handling Epoch Conflicts step 1 (verify ENABLE_ACTOR_SYSTEM=true)"
+DATA_FIXES = ("delete_duplicate_commits", "reset_epoch", "add_unique_commit_epoch_index")
 
 DUPLICATES = (
     "SELECT convo_id, epoch, COUNT(*) FROM messages WHERE message_type = 'commit' "
@@ -125,9 +130,25 @@ def remediations(run: Run) -> dict[str, dict]:
     return {r["action"]: r for r in run.summary["remediations"]}
 
 
+def audit_of(run: Run) -> list[dict]:
+    path = run.out_dir / "audit.jsonl"
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+def set_fault(server, *, on: bool) -> None:
+    """Runbook 000 step 1's state on the real server: the fault turns the actor system off."""
+    with server.client() as admin:
+        if on:
+            admin.put("/admin/faults", json={FAULT: {}}).raise_for_status()
+        else:
+            admin.delete(f"/admin/faults/{FAULT}").raise_for_status()
+        assert admin.get("/admin/config").json()["actor_system_enabled"] is (not on)
+
+
 def test_plan_then_apply_then_nothing_left(db_url, tmp_path):
     url = with_password(db_url) if db_url.startswith("postgresql") else db_url
-    with running_server(db_url, env={"ENABLE_ACTOR_SYSTEM": "false"}) as server:
+    with running_server(db_url) as server:
+        set_fault(server, on=True)
         race_add_members(server, "convo-race")
         fall_behind(server, db_url, "convo-behind")
         before = snapshot(db_url)
@@ -167,8 +188,36 @@ def test_plan_then_apply_then_nothing_left(db_url, tmp_path):
         }
         assert plan.summary["severity"]["level"] == "SEV2"
         assert not (tmp_path / "plan" / "audit.jsonl").exists()
+        # the data fixes wait for step 1: shown, but blocked by it; the actor restart is not
+        for action in DATA_FIXES:
+            (blocker,) = planned[action]["blocked_by"]
+            assert blocker.startswith(f"{STEP_1} comes first, and it still fails"), blocker
+            assert "fault actor_system_disabled is active" in blocker and "fix: " in blocker
+        assert "blocked_by" not in planned["stop_stale_actors"]
+        shown = (tmp_path / "plan" / "epoch_conflicts.html").read_text()
+        assert f"{STEP_1} comes first" in shown and "Blocked:" in shown
 
-        # (b) apply: exactly the plan, backed up, audited, verified
+        # (b) apply while the actor system is still off: refused, named, audited, no change
+        refused = epoch_conflicts(server, url, tmp_path / "refused", "-p", "apply_remediation=True")
+        assert refused.exit_code == 2, refused.output
+        assert snapshot(db_url) == before
+        assert refused.summary["status"] == "error"
+        assert STEP_1 in refused.summary["error"]["message"]
+        (dedupe,) = refused.summary["remediations"]  # the run stops at the first refusal
+        assert (dedupe["action"], dedupe["mode"], dedupe["changes"]) == (
+            "DeleteDuplicateCommits",
+            "apply",
+            0,
+        )
+        assert dedupe["error"].startswith("delete_duplicate_commits refused, nothing was changed")
+        assert STEP_1 in dedupe["error"] and "set ENABLE_ACTOR_SYSTEM=true" in dedupe["error"]
+        assert [(r["action"], r["result"]) for r in audit_of(refused)] == [
+            ("delete_duplicate_commits", "refused")
+        ]
+        assert not list((tmp_path / "refused").glob("backup-*"))
+
+        # (c) step 1 done (fault cleared): apply exactly the plan, backed up, audited, verified
+        set_fault(server, on=False)
         applied = epoch_conflicts(server, url, tmp_path / "apply", "-p", "apply_remediation=True")
         assert applied.exit_code == 0, applied.output
         after = snapshot(db_url)
@@ -198,11 +247,8 @@ def test_plan_then_apply_then_nothing_left(db_url, tmp_path):
         assert sorted(
             (r["id"], r["current_epoch"]) for r in reset_backup["tables"]["conversations"]
         ) == [(convo, epoch) for convo, epoch, _ in before["drift"]]
-        audit = [
-            json.loads(line)
-            for line in (tmp_path / "apply" / "audit.jsonl").read_text().splitlines()
-        ]
-        assert {(r["action"], r["result"]) for r in audit} == {
+        assert not any("blocked_by" in r for r in applied.summary["remediations"])
+        assert {(r["action"], r["result"]) for r in audit_of(applied)} == {
             ("delete_duplicate_commits", "ok"),
             ("reset_epoch", "ok"),
             ("add_unique_commit_epoch_index", "ok"),
@@ -211,7 +257,7 @@ def test_plan_then_apply_then_nothing_left(db_url, tmp_path):
             assert applied.finding(check)["level"] == "ok", applied.finding(check)
         assert applied.finding("new_duplicate_epochs")["level"] == "ok"
 
-        # (c) apply again: nothing left to do, nothing changes
+        # (d) apply again: nothing left to do, nothing changes
         again = epoch_conflicts(server, url, tmp_path / "again", "-p", "apply_remediation=True")
         assert again.exit_code == 0, again.output
         assert snapshot(db_url) == after
@@ -227,7 +273,7 @@ def test_plan_then_apply_then_nothing_left(db_url, tmp_path):
             assert [r["action"] for r in blind.summary["remediations"]] == ["stop_stale_actors"]
             assert "database_url is empty" in blind.summary["sources"]["database"]["detail"]
 
-    for run in (plan, applied, again):
+    for run in (plan, refused, applied, again):
         assert PASSWORD.encode() not in run.evidence_bytes()
         assert ADMIN_TOKEN.encode() not in run.evidence_bytes()
         assert PASSWORD not in run.output

@@ -103,7 +103,7 @@ def test_every_failing_step_is_named_and_all_must_hold(engine, audit):
     assert STEP_1 in str(err.value)
 
 
-def test_reset_epoch_all_and_unique_index_wait_for_step_1(engine, audit):
+def test_reset_epoch_all_and_unique_index_wait_for_step_1(engine, audit, backups):
     seed(engine)
     before = snapshot(engine)
     for action in (
@@ -122,7 +122,7 @@ def test_reset_epoch_all_and_unique_index_wait_for_step_1(engine, audit):
         ("add_unique_commit_epoch_index", "refused"),
     ]
     # once step 1 holds, the same plan goes through
-    action = ResetEpoch(engine, all=True, audit=audit, preconditions=[ON])
+    action = ResetEpoch(engine, all=True, audit=audit, backup_dir=backups, preconditions=[ON])
     assert action.apply(action.plan()).changed == 1
 
 
@@ -148,6 +148,10 @@ def test_holds_must_be_a_bool_or_none():
     with pytest.raises(TypeError, match="bool"):
         Precondition(step="s", holds="yes")  # type: ignore[arg-type]
     assert Precondition(step="s", holds=True).blocker is None
+    assert Precondition(step="step 2 (snapshot)", holds=False).blocker == (
+        "step 2 (snapshot) comes first, and it still fails — fix: complete that step, then "
+        "plan again"
+    )
     assert actor_system_enabled(None).blocker.endswith(
         "could not be verified (nobody read the server's setting) — fix: set "
         "ENABLE_ACTOR_SYSTEM=true (and clear the actor_system_disabled fault), restart the "
