@@ -29,15 +29,20 @@ def _require(frame: pd.DataFrame, columns: tuple[str, ...], check: str) -> None:
         )
 
 
-def duplicate_epochs(frame: pd.DataFrame, *, window: str = "all time") -> Finding:
-    """Check 2 / FM3: two commits at one (convo_id, epoch) mean the actor was bypassed."""
-    _require(frame, ("convo_id", "epoch", "count"), "duplicate_epochs")
+def duplicate_epochs(
+    frame: pd.DataFrame, *, window: str = "all time", check: str = "duplicate_epochs"
+) -> Finding:
+    """Check 2 / FM3: two commits at one (convo_id, epoch) mean the actor was bypassed.
+
+    ``check`` names the step that asks (epoch_conflicts step 5 asks it again as
+    ``new_duplicate_epochs``)."""
+    _require(frame, ("convo_id", "epoch", "count"), check)
     if frame.empty:
-        return Finding.make("duplicate_epochs", Level.OK, f"No duplicate commit epochs ({window})")
+        return Finding.make(check, Level.OK, f"No duplicate commit epochs ({window})")
     extra = int(frame["count"].sum() - len(frame))
     convos = frame["convo_id"].nunique()
     return Finding.make(
-        "duplicate_epochs",
+        check,
         Level.CRITICAL,
         f"{len(frame)} duplicate commit epochs in {convos} conversations ({window})",
         detail=(
