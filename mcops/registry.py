@@ -174,7 +174,8 @@ CHECKS: Mapping[str, CheckSpec] = _checks(
         ("service_outage",),
         "Readiness (/ready)",
     ),
-    _C("error_logs", ("triage",), "errors", ("crash_loop", "actor_panics"), "Recent ERROR lines"),
+    # error lines of any shape; crashes and panics are recognised by their own checks
+    _C("error_logs", ("triage",), "errors", ("actor_health",), "Recent ERROR lines"),
     _C("key_metrics", ("triage",), "overview", (), "Key metrics against the runbooks' ranges"),
     # ---- 000 Monitoring Actor Health: the five key metrics
     _C(
@@ -218,7 +219,13 @@ CHECKS: Mapping[str, CheckSpec] = _checks(
         ("db_pool_active",),
     ),
     # ---- 000 FM1 crash loop
-    _C("crash_loop", ("crash_loop",), "crash", ("crash_loop",), "Actor crashes per conversation"),
+    _C(
+        "crash_loop",
+        ("triage", "crash_loop"),
+        "crash",
+        ("crash_loop",),
+        "Actor crashes per conversation",
+    ),
     _C("spawn_loop", ("crash_loop",), "crash", ("crash_loop",), "Spawn loops per conversation"),
     _C(
         "conversation_state",
@@ -375,7 +382,13 @@ CHECKS: Mapping[str, CheckSpec] = _checks(
         "Actor panics",
         ("actor_panics",),
     ),
-    _C("panic_logs", ("actor_panics",), "panic", ("actor_panics",), "Panics in the logs"),
+    _C(
+        "panic_logs",
+        ("triage", "actor_panics"),
+        "panic",
+        ("actor_panics",),
+        "Panics in the logs",
+    ),
     _C(
         "panic_recurrence",
         ("actor_panics",),

@@ -16,7 +16,7 @@ __all__ = [
     "left_member_unread",
     "missing_conversation",
     "sequence_gaps",
-    "stale_actors",
+    "stale_conversations",
 ]
 
 
@@ -135,15 +135,15 @@ def missing_conversation(frame: pd.DataFrame, *, convo_id: str = "") -> Finding:
     )
 
 
-def stale_actors(frame: pd.DataFrame, *, older_than: str = "7 days") -> Finding:
+def stale_conversations(frame: pd.DataFrame, *, older_than: str = "7 days") -> Finding:
     """FM4 step 2: conversations whose last message is old; their actors can be cleaned up."""
-    _require(frame, ("id",), "stale_actors")
+    _require(frame, ("id",), "stale_conversations")
     if frame.empty:
         return Finding.make(
-            "stale_actors", Level.OK, f"No conversation idle longer than {older_than}"
+            "stale_conversations", Level.OK, f"No conversation idle longer than {older_than}"
         )
     return Finding.make(
-        "stale_actors",
+        "stale_conversations",
         Level.INFO,
         f"{len(frame)} conversations idle longer than {older_than}",
         detail=(

@@ -75,8 +75,14 @@ def test_ok_run_with_fail_on_writes_evidence_and_exits_1(tmp_path):
         "scheme": "SEV",
         "level": "SEV3",
         "reason": "duplicate epochs in 2 conversations",
+        "response_time": None,
+        "escalation": "",
+        "notify": [],
+        "upgraded_from": None,
+        "triggers": [],
         "next_scenarios": ["db_consistency"],
     }
+    assert "mcops run db_consistency" in proc.stdout  # the next command, parameters filled
     dup = summary["findings"][0]
     assert (dup["check"], dup["level"], dup["count"]) == ("duplicate_epochs", "warning", 2)
     assert dup["data"][0] == {"convo_id": "c1", "epoch": 4}

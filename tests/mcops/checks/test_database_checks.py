@@ -54,3 +54,15 @@ def test_row_cap_keeps_full_count():
     finding = database.duplicate_epochs(frame)
     assert finding.count == 120
     assert len(finding.data) == 50
+
+
+def test_stale_conversations_are_info_and_named_as_their_own_check():
+    """000 Memory Leak Mitigation step 2: conversations idle for 7 days can be cleaned up."""
+    import pandas as pd
+
+    from mcops.checks import database
+
+    none = database.stale_conversations(pd.DataFrame({"id": []}))
+    assert (none.check, str(none.level)) == ("stale_conversations", "ok")
+    some = database.stale_conversations(pd.DataFrame({"id": ["c1", "c2"]}))
+    assert (some.check, str(some.level), some.count) == ("stale_conversations", "info", 2)
