@@ -312,7 +312,7 @@ def test_suspected_security_breach_is_p1_and_notifies_security():
     assert assess([f("cpu_usage", "warning")], scheme="P").notify == ()
 
 
-# --------------------------------------------------------------------------- response and escalation
+# --------------------------------------------------------------------- response and escalation
 
 
 # The table's Response Time column: "15 minutes", "1 hour", "4 hours", "24 hours".
