@@ -78,14 +78,32 @@ class Investigation:
         return value
 
     def _opened(self, source: str, open_: Callable[[], Any]) -> Any:
+        """The source client, built once. Its state is recorded by `_outcome` at its first
+        query, not here: a client that was built has not yet answered anything."""
         if source not in self._cache:
             try:
                 self._cache[source] = open_()
             except SourceError as err:
-                self.recorder.source(source, "unreachable", str(err))
+                self.record_source(source, err)
                 raise
-            self.recorder.source(source, "ok")
         return self._cache[source]
+
+    def record_source(self, source: str, error: SourceError | None, detail: str = "") -> None:
+        """What happened when ``source`` was queried: the first failure sticks (a later
+        answer does not make summary.json say "ok"); an answer before it is "ok"."""
+        states: dict[str, str] = self._cache.setdefault("source_states", {})
+        current = states.get(source)
+        if error is None:
+            if current is None:
+                states[source] = "ok"
+                self.recorder.source(source, "ok", detail)
+            return
+        if current in (None, "ok"):
+            states[source] = error.state
+            self.recorder.source(source, error.state, str(error))
+
+    def _observer(self, source: str) -> Callable[[SourceError | None], None]:
+        return lambda error: self.record_source(source, error)
 
     @property
     def database(self) -> Any:
@@ -98,25 +116,36 @@ class Investigation:
         A query the database cannot answer (say, pg_stat_activity on SQLite) fails that
         check only; the database's state changes only when the connection itself fails.
         """
-        engine = self.database  # "not given" / "unreachable" are recorded there
+        engine = self.database  # "not given" / "misconfigured" are recorded there
         try:
-            return sql.query(engine, name, **params)
+            frame = sql.query(engine, name, **params)
         except (SourceUnreachable, SourceAuthError) as err:
-            self.recorder.source("database", "error", str(err))
+            self.record_source("database", err)
             raise
+        except SourceError:  # the database answered; this query is what failed
+            self.record_source("database", None)
+            raise
+        self.record_source("database", None)
+        return frame
 
     @property
     def service(self) -> ServiceSource:
         url = self._given("service_url", "service", "pass -p service_url=http://host:8080")
         token = str(self.params.get("admin_token") or "") or None
-        return self._opened("service", lambda: ServiceSource(url, admin_token=token))
+        return self._opened(
+            "service",
+            lambda: ServiceSource(url, admin_token=token, observer=self._observer("service")),
+        )
 
     @property
     def prometheus(self) -> PrometheusSource:
         url = self._given(
             "prometheus_url", "prometheus", "pass -p prometheus_url=..., or leave it empty"
         )
-        return self._opened("prometheus", lambda: PrometheusSource(url))
+        return self._opened(
+            "prometheus",
+            lambda: PrometheusSource(url, observer=self._observer("prometheus")),
+        )
 
     def logs(self) -> pd.DataFrame:
         """Log lines of the window from ``log_source`` (read once, then cached)."""
@@ -125,11 +154,11 @@ class Investigation:
             try:
                 frame = log_source.read_logs(spec, since=self.since, until=self.until)
             except SourceError as err:
-                self.recorder.source("logs", "unreachable", str(err))
+                self.record_source("logs", err)
                 raise
             malformed = int(frame.attrs.get("malformed", 0))
             detail = f"{len(frame)} lines" + (f", {malformed} malformed" if malformed else "")
-            self.recorder.source("logs", "ok", detail)
+            self.record_source("logs", None, detail)
             self._cache["log_frame"] = frame
         return self._cache["log_frame"]
 
@@ -146,9 +175,9 @@ class Investigation:
                 try:
                     frame = snapshot.from_scrape(url)
                 except SourceError as err:
-                    self.recorder.source("metrics", "unreachable", str(err))
+                    self.record_source("metrics", err)
                     raise
-                self.recorder.source("metrics", "ok", f"scraped {url}/metrics twice")
+                self.record_source("metrics", None, f"scraped {url}/metrics twice")
             self._cache["snapshot"] = frame
         return self._cache["snapshot"]
 
@@ -192,10 +221,10 @@ class Investigation:
             try:
                 frame = sample(metrics_url(url), samples=samples, interval=interval)
             except SourceError as err:
-                self.recorder.source("metrics", "unreachable", str(err))
+                self.record_source("metrics", err)
                 raise
             detail = f"scraped /metrics {samples}x, {interval:g}s apart"
-            self.recorder.source("metrics", "ok", detail)
+            self.record_source("metrics", None, detail)
             self._cache[key] = frame
         return self._cache[key]
 
@@ -229,8 +258,7 @@ class Investigation:
             for check_id in ("health", "readiness"):
                 self.recorder.add(Finding.not_checked(check_id, _why(err)))
             return pd.DataFrame()
-        except SourceError as err:
-            self.recorder.source("service", "unreachable", str(err))
+        except SourceError as err:  # its state was recorded by the source's observer
             self.recorder.add(service_checks.unreachable(str(err)))
             self.recorder.add(Finding.not_checked("readiness", "the service is unreachable"))
             return pd.DataFrame()

@@ -10,6 +10,7 @@ from __future__ import annotations
 import ast
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -26,6 +27,7 @@ from mcops.errors import (
     SourceError,
     SourceQueryError,
     SourceUnreachable,
+    connection_state,
 )
 from mcops.redact import redact_url
 from mcops.sources.promframe import frame_from_result, gc_paused
@@ -96,6 +98,13 @@ def _error_text(body: str) -> str:
     return text.strip()[:500]
 
 
+_WHAT_HAPPENED = {
+    "refused": "refused the connection",
+    "DNS failure": "could not be found: its host name does not resolve (DNS)",
+    "unreachable": "could not be reached",
+}
+
+
 @dataclass(frozen=True)
 class PrometheusSource:
     """A Prometheus server at ``url``. ``transport`` defaults to PrometheusConnect."""
@@ -105,6 +114,11 @@ class PrometheusSource:
     headers: dict[str, str] = field(default_factory=dict)
     bearer_token: str | None = field(default=None, repr=False)
     transport: PrometheusTransport | None = field(default=None, repr=False, compare=False)
+    observer: Callable[[SourceError | None], None] | None = field(
+        default=None, repr=False, compare=False
+    )
+    """Told the outcome of every query (None: answered), so the source's state in
+    summary.json is what happened, not what was configured."""
 
     def __post_init__(self) -> None:
         if self.transport is None:
@@ -149,17 +163,31 @@ class PrometheusSource:
 
     # -- errors --------------------------------------------------------------------
     def _call(self, promql: str, send: Any) -> Any:
+        try:
+            result = self._send(promql, send)
+        except SourceError as err:
+            if self.observer is not None:
+                self.observer(err)
+            raise
+        if self.observer is not None:
+            self.observer(None)
+        return result
+
+    def _send(self, promql: str, send: Any) -> Any:
         target = redact_url(self.url)
         try:
             with gc_paused():  # the transport parses the whole JSON response
                 return send(self.transport)
         except (requests.exceptions.Timeout, requests.exceptions.ConnectionError) as err:
-            if isinstance(err, requests.exceptions.ConnectionError) and not _timed_out(err):
+            timed_out = not isinstance(err, requests.exceptions.ConnectionError) or _timed_out(err)
+            state = "timed out" if timed_out else connection_state(err)
+            if state != "timed out":
                 raise SourceUnreachable(
-                    f"Prometheus at {target} refused the connection",
+                    f"Prometheus at {target} {_WHAT_HAPPENED[state]}",
                     source="prometheus",
                     target=target,
                     fix="check prometheus_url, or leave it empty to scrape service_url/metrics",
+                    state=state,
                 ) from None
             raise SourceUnreachable(
                 f"Prometheus at {target} did not answer within {self.timeout:g}s "
@@ -168,6 +196,7 @@ class PrometheusSource:
                 target=target,
                 fix="check that Prometheus is up and not overloaded, shorten the window, "
                 "or raise the timeout",
+                state="timed out",
             ) from None
         except requests.exceptions.RequestException as err:
             raise SourceConfigError(

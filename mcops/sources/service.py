@@ -8,6 +8,7 @@ each (an actor's full GetState, the settings), which a table would flatten badly
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote
 
@@ -20,6 +21,7 @@ from mcops.errors import (
     SourceError,
     SourceQueryError,
     SourceUnreachable,
+    connection_state,
 )
 from mcops.redact import redact_url
 
@@ -42,7 +44,9 @@ class ServiceSource:
         admin_token: str | None = None,
         timeout: float = 10.0,
         transport: httpx.BaseTransport | None = None,
+        observer: Callable[[SourceError | None], None] | None = None,
     ) -> None:
+        """``observer`` is told each request's outcome (None: the service answered)."""
         if not str(url).startswith(("http://", "https://")):
             raise SourceConfigError(
                 f"service_url={redact_url(str(url))!r} is not an http(s) URL",
@@ -54,6 +58,7 @@ class ServiceSource:
         self.timeout = timeout
         headers = {"Authorization": f"Bearer {admin_token}"} if admin_token else {}
         self._admin = admin_token is not None
+        self._observer = observer
         self._client = httpx.Client(
             base_url=self.url, headers=headers, timeout=timeout, transport=transport
         )
@@ -69,6 +74,20 @@ class ServiceSource:
 
     # -- transport -------------------------------------------------------------------
     def _get(self, path: str, **params: Any) -> httpx.Response:
+        try:
+            response = self._send(path, **params)
+        except SourceError as err:
+            self._tell(err)
+            raise
+        auth = response.status_code in (401, 403)
+        self._tell(self._http_error(path, response) if auth else None)
+        return response
+
+    def _tell(self, outcome: SourceError | None) -> None:
+        if self._observer is not None:
+            self._observer(outcome)
+
+    def _send(self, path: str, **params: Any) -> httpx.Response:
         shown = redact_url(f"{self.url}{path}")
         try:
             return self._client.get(path, params={k: v for k, v in params.items() if v})
@@ -78,13 +97,20 @@ class ServiceSource:
                 source="service",
                 target=shown,
                 fix="check that the service is up and not overloaded (service_url)",
+                state="timed out",
             ) from None
         except httpx.HTTPError as err:
+            state = connection_state(err)
+            what = {
+                "refused": "refused the connection",
+                "DNS failure": "could not be found: its host name does not resolve (DNS)",
+            }.get(state, "could not be reached")
             raise SourceUnreachable(
-                f"{shown} refused the connection ({type(err).__name__})",
+                f"{shown} {what} ({type(err).__name__})",
                 source="service",
                 target=shown,
                 fix="check service_url and that the service is running",
+                state=state,
             ) from None
 
     def _json(self, path: str, **params: Any) -> Any:

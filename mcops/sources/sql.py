@@ -25,6 +25,7 @@ from mcops.errors import (
     SourceError,
     SourceQueryError,
     SourceUnreachable,
+    connection_state,
 )
 from mcops.redact import redact_url
 from mcops.sources.queries import QUERIES, NamedQuery
@@ -110,6 +111,7 @@ def _classify(err: BaseException, shown: str, *, timeout: float | None = None) -
             source="sql",
             target=shown,
             fix="the database is slow or locked; retry, or raise statement_timeout",
+            state="timed out",
         )
     missing = re.search(r'relation "([^"]+)" does not exist|no such table: (\S+)', text)
     if missing:
@@ -141,6 +143,7 @@ def _classify(err: BaseException, shown: str, *, timeout: float | None = None) -
             source="sql",
             target=shown,
             fix="check host and port in database_url and that the database is running",
+            state=connection_state(err),
         )
     return SourceQueryError(
         f"{shown}: {first}", source="sql", target=shown, fix="see the database's message"
