@@ -7,10 +7,14 @@ audit every step, undo. One module per concept:
 - `sql_base` + `sql_actions`, `sql_controllers`, `sql_indexes` — database fixes;
   `sql_restore` — restore rows from a backup file when the ApplyResult is gone
 - `kube_actions` — Kubernetes actions with server-side dry run
-- `local_actions` (+ `admin_api`) — single host: restart, pool size, admin API calls
+- `local_actions` — single host: restart, pool size; `admin_actions` (+ `admin_api`) —
+  the admin API calls (end a meeting, re-register, stop stale actors)
+- database actions see the runbook tables through `mcops.schema` (only the columns the
+  runbooks name) and back up whole rows of the real, reflected table
 - `cli` — ``mcops remediate ACTION --target KEY=VALUE [--apply]``
 """
 
+from mcops.remediate.admin_actions import EndMeeting, ReRegisterController, StopStaleActors
 from mcops.remediate.admin_api import AdminApi
 from mcops.remediate.audit import AuditLog, AuditRecord
 from mcops.remediate.base import (
@@ -30,14 +34,7 @@ from mcops.remediate.kube_actions import (
     RolloutUndo,
     Scale,
 )
-from mcops.remediate.local_actions import (
-    EndMeeting,
-    LocalProcess,
-    ReRegisterController,
-    RestartLocalServer,
-    SetPoolSize,
-    StopStaleActors,
-)
+from mcops.remediate.local_actions import LocalProcess, RestartLocalServer, SetPoolSize
 from mcops.remediate.sql_actions import (
     ClearLeftMemberUnread,
     DeleteDuplicateCommits,

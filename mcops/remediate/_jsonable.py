@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import decimal
 import hashlib
 import json
+import uuid
 from collections.abc import Mapping
 from typing import Any
 
@@ -13,13 +15,16 @@ __all__ = ["canonical_hash", "dumps", "to_jsonable"]
 
 
 def to_jsonable(value: Any) -> Any:
-    """Plain JSON types: datetimes to ISO strings, tuples to lists, mappings to dicts."""
+    """Plain JSON types: datetimes to ISO strings, bytes to base64, UUIDs to text, tuples
+    to lists, mappings to dicts (a backup may hold any column a real table has)."""
     if isinstance(value, dt.datetime | dt.date | dt.time):
         return value.isoformat()
     if isinstance(value, dt.timedelta):
         return value.total_seconds()
-    if isinstance(value, decimal.Decimal):
+    if isinstance(value, decimal.Decimal | uuid.UUID):
         return str(value)
+    if isinstance(value, bytes | bytearray | memoryview):
+        return base64.b64encode(bytes(value)).decode("ascii")
     if isinstance(value, Mapping):
         return {str(k): to_jsonable(v) for k, v in value.items()}
     if isinstance(value, list | tuple | set | frozenset):

@@ -134,9 +134,9 @@ ACTIONS: Mapping[str, Callable[[argparse.Namespace, dict[str, Any]], Action]] = 
     "rollout_undo": _plain(_R + "kube_actions:RolloutUndo", _kube),
     "patch_resources": _plain(_R + "kube_actions:PatchResources", _kube),
     "delete_pod": _plain(_R + "kube_actions:DeletePod", _kube),
-    "end_meeting": _plain(_R + "local_actions:EndMeeting", _admin),
-    "reregister_controller": _plain(_R + "local_actions:ReRegisterController", _admin),
-    "stop_stale_actors": _plain(_R + "local_actions:StopStaleActors", _admin),
+    "end_meeting": _plain(_R + "admin_actions:EndMeeting", _admin),
+    "reregister_controller": _plain(_R + "admin_actions:ReRegisterController", _admin),
+    "stop_stale_actors": _plain(_R + "admin_actions:StopStaleActors", _admin),
 }
 
 

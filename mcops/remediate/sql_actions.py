@@ -1,5 +1,8 @@
 """Runbook 000's database fixes as guarded row actions (Handling Actor Crashes step 3,
-Handling Epoch Conflicts steps 2–3, Database Consistency Check 4)."""
+Handling Epoch Conflicts steps 2–3, Database Consistency Check 4).
+
+Conditions use only the columns the runbooks name (`mcops.schema`); the rows themselves
+are read whole from the real table, so backups and undo keep every column."""
 
 from __future__ import annotations
 
@@ -14,7 +17,7 @@ from mcops.errors import ScopeExceeded
 from mcops.remediate.audit import AuditLog
 from mcops.remediate.base import Precondition, require_id
 from mcops.remediate.sql_base import DEFAULT_MAX_ROWS, RowChange, SqlRowAction
-from server.store.schema import conversations, members, messages
+from mcops.schema import conversations, members, messages
 
 __all__ = [
     "ClearLeftMemberUnread",
@@ -69,6 +72,7 @@ class RecreateConversation(SqlRowAction):
         return f"conversations id={self.convo_id}"
 
     def _changes(self, conn: sa.Connection, *, lock: bool) -> list[RowChange]:
+        self._table(conn, "conversations")  # the real table has what the runbook names
         exists = conn.execute(
             sa.select(conversations.c.id).where(conversations.c.id == self.convo_id)
         ).first()
@@ -96,9 +100,10 @@ class RecreateConversation(SqlRowAction):
     def _write(self, conn: sa.Connection, change: RowChange) -> int:
         # INSERT ... ON CONFLICT (id) DO NOTHING, as the runbook writes it: 0 rows → stale.
         assert change.after is not None
+        table = self._table(conn, "conversations")
         dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-        stmt = dialect.insert(conversations).values(**change.after)
-        stmt = stmt.on_conflict_do_nothing(index_elements=["id"]).returning(conversations.c.id)
+        stmt = dialect.insert(table).values(**self.real.row(conn, "conversations", change.after))
+        stmt = stmt.on_conflict_do_nothing(index_elements=["id"]).returning(table.c.id)
         return len(conn.execute(stmt).all())  # rowcount is -1 here on psycopg 3
 
 
@@ -147,23 +152,24 @@ class ResetEpoch(_OneOrAllConversations):
     scope_column = "id"
 
     def _changes(self, conn: sa.Connection, *, lock: bool) -> list[RowChange]:
+        convos = self._table(conn, "conversations")
         max_epoch = (
             sa.select(sa.func.coalesce(sa.func.max(messages.c.epoch), 0))
-            .where(messages.c.convo_id == conversations.c.id)
+            .where(messages.c.convo_id == convos.c.id)
             .scalar_subquery()
         )
-        query = sa.select(conversations, max_epoch.label("new_epoch")).where(
-            conversations.c.current_epoch != max_epoch
+        query = sa.select(convos, max_epoch.label("mcops_new_epoch")).where(
+            convos.c.current_epoch != max_epoch
         )
         if self.convo_id is not None:
-            query = query.where(conversations.c.id == self.convo_id)
-        query = query.order_by(conversations.c.id)
+            query = query.where(convos.c.id == self.convo_id)
+        query = query.order_by(convos.c.id)
         if lock and conn.dialect.name == "postgresql":
-            query = query.with_for_update(of=conversations)
+            query = query.with_for_update(of=convos)
         out = []
         for row in conn.execute(query).mappings():
-            before = {c.name: row[c.name] for c in conversations.c}
-            after = {**before, "current_epoch": row["new_epoch"]}
+            before = {c.name: row[c] for c in convos.c}
+            after = {**before, "current_epoch": row["mcops_new_epoch"]}
             out.append(RowChange("conversations", {"id": row["id"]}, before, after))
         return out
 
@@ -215,10 +221,9 @@ class DeleteDuplicateCommits(SqlRowAction):
             ranked = ranked.where(messages.c.convo_id == self.convo_id)
         sub = ranked.subquery()
         doomed = sa.select(sub.c.id).where(sub.c.rn > 1)
+        real = self._table(conn, "messages")
         query = _locked(
-            sa.select(messages).where(messages.c.id.in_(doomed)).order_by(messages.c.id),
-            conn,
-            lock,
+            sa.select(real).where(real.c.id.in_(doomed)).order_by(real.c.id), conn, lock
         )
         return [
             RowChange("messages", {"id": row["id"]}, dict(row), None)
@@ -238,10 +243,11 @@ class ClearLeftMemberUnread(_OneOrAllConversations):
     scope_table = "members"
 
     def _changes(self, conn: sa.Connection, *, lock: bool) -> list[RowChange]:
-        query = sa.select(members).where(members.c.left_at.is_not(None), members.c.unread_count > 0)
+        real = self._table(conn, "members")
+        query = sa.select(real).where(real.c.left_at.is_not(None), real.c.unread_count > 0)
         if self.convo_id is not None:
-            query = query.where(members.c.convo_id == self.convo_id)
-        query = _locked(query.order_by(members.c.convo_id, members.c.member_did), conn, lock)
+            query = query.where(real.c.convo_id == self.convo_id)
+        query = _locked(query.order_by(real.c.convo_id, real.c.member_did), conn, lock)
         return [
             RowChange(
                 "members",

@@ -23,6 +23,7 @@ from mcops.remediate._redact import redact_url
 from mcops.remediate.audit import AuditLog
 from mcops.remediate.backup import new_backup_id, write_backup_file, write_backup_rows
 from mcops.remediate.base import ApplyResult, Plan, Precondition, Remediation
+from mcops.schema import RealTables, real_tables
 
 __all__ = ["DEFAULT_MAX_ROWS", "RowChange", "SqlRowAction", "make_engine", "read_only"]
 
@@ -104,7 +105,7 @@ class SqlRowAction(Remediation):
     """Template for row actions: subclasses only say which rows change and how."""
 
     tables: ClassVar[Mapping[str, sa.Table]]
-    """Allow-list of tables this action may touch, by name."""
+    """Allow-list of tables this action may touch, by name (`mcops.schema` tables)."""
 
     def __init__(
         self,
@@ -118,6 +119,7 @@ class SqlRowAction(Remediation):
     ) -> None:
         super().__init__(reason=reason, audit=audit, preconditions=preconditions)
         self.engine = make_engine(database)
+        self.real: RealTables = real_tables(self.engine)
         self.max_rows = max_rows
         self.backup_dir = backup_dir
 
@@ -136,18 +138,33 @@ class SqlRowAction(Remediation):
         """Extra context shown with the plan (counts, warnings)."""
         return ()
 
+    def _table(self, conn: sa.Connection, name: str) -> sa.Table:
+        """The real table `name` (every column it has), checked against the runbooks."""
+        if name not in self.tables:
+            raise ScopeExceeded(
+                f"{self.name} may touch only {sorted(self.tables)}, not {name!r}",
+                action=self.name,
+            )
+        return self.real.table(conn, name)
+
+    def _where(self, conn: sa.Connection, name: str, key: Mapping[str, Any]) -> Any:
+        table = self._table(conn, name)
+        return sa.and_(*(table.c[k] == self.real.bind(conn, name, k, v) for k, v in key.items()))
+
     def _write(self, conn: sa.Connection, change: RowChange) -> int:
         """Write one planned change; returns rows affected (overridable, e.g. upserts)."""
-        table = self.tables[change.table]
-        where = sa.and_(*(table.c[k] == v for k, v in change.key.items()))
+        table = self._table(conn, change.table)
+        where = self._where(conn, change.table, change.key)
         if change.before is None:
             assert change.after is not None
             # RETURNING, because psycopg 3 reports rowcount -1 for a single-row INSERT
-            stmt = table.insert().values(**change.after).returning(*table.primary_key.columns)
-            return len(conn.execute(stmt).all())
+            keys = [table.c[k] for k in change.key]
+            values = self.real.row(conn, change.table, change.after)
+            return len(conn.execute(table.insert().values(**values).returning(*keys)).all())
         if change.after is None:
             return conn.execute(table.delete().where(where)).rowcount
         values = {k: v for k, v in change.after.items() if change.before.get(k) != v}
+        values = self.real.row(conn, change.table, values)
         return conn.execute(table.update().where(where).values(**values)).rowcount
 
     # -- the shared machinery ----------------------------------------------------------
@@ -257,8 +274,8 @@ class SqlRowAction(Remediation):
         done: tuple[RowChange, ...] = tuple(result.undo_state["rows"])
         with self.engine.begin() as conn:
             for change in reversed(done):
-                table = self.tables[change.table]
-                where = sa.and_(*(table.c[k] == v for k, v in change.key.items()))
+                table = self._table(conn, change.table)
+                where = self._where(conn, change.table, change.key)
                 query = sa.select(table).where(where)
                 if conn.dialect.name == "postgresql":
                     query = query.with_for_update()
@@ -277,10 +294,12 @@ class SqlRowAction(Remediation):
                     )
                 if change.before is None:
                     conn.execute(table.delete().where(where))
-                elif change.after is None:
-                    conn.execute(table.insert().values(**change.before))
+                    continue
+                before = self.real.row(conn, change.table, change.before)
+                if change.after is None:
+                    conn.execute(table.insert().values(**before))
                 else:
-                    conn.execute(table.update().where(where).values(**change.before))
+                    conn.execute(table.update().where(where).values(**before))
         return ApplyResult(
             plan=result.plan,
             status="undone",

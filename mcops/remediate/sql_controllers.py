@@ -12,7 +12,7 @@ from mcops.errors import ScopeExceeded
 from mcops.remediate.audit import AuditLog
 from mcops.remediate.base import require_id
 from mcops.remediate.sql_base import DEFAULT_MAX_ROWS, RowChange, SqlRowAction
-from server.store.schema import meeting_controllers, meetings
+from mcops.schema import meeting_controllers, meetings
 
 __all__ = ["EndStaleMeetings", "MarkController"]
 
@@ -52,9 +52,9 @@ class MarkController(SqlRowAction):
     def _changes(self, conn: sa.Connection, *, lock: bool) -> list[RowChange]:
         # Only id and status: a live MC heartbeats into its row every few seconds, and a
         # plan (or an undo) must not go stale, nor roll back last_heartbeat, because of it.
-        query = sa.select(meeting_controllers.c.id, meeting_controllers.c.status).where(
-            meeting_controllers.c.id == self.mc_id,
-            meeting_controllers.c.status != self.status,
+        real = self._table(conn, "meeting_controllers")
+        query = sa.select(real.c.id, real.c.status).where(
+            real.c.id == self.mc_id, real.c.status != self.status
         )
         if lock and conn.dialect.name == "postgresql":
             query = query.with_for_update()
@@ -106,14 +106,15 @@ class EndStaleMeetings(SqlRowAction):
         return f"meetings mc_id={self.mc_id} active, updated_at < {self.cutoff.isoformat()}"
 
     def _changes(self, conn: sa.Connection, *, lock: bool) -> list[RowChange]:
+        real = self._table(conn, "meetings")
         query = (
-            sa.select(meetings)
+            sa.select(real)
             .where(
-                meetings.c.mc_id == self.mc_id,
-                meetings.c.status == "active",
-                meetings.c.updated_at < self.cutoff,
+                real.c.mc_id == self.mc_id,
+                real.c.status == "active",
+                real.c.updated_at < self.real.bind(conn, "meetings", "updated_at", self.cutoff),
             )
-            .order_by(meetings.c.meeting_id)
+            .order_by(real.c.meeting_id)
         )
         if lock and conn.dialect.name == "postgresql":
             query = query.with_for_update()

@@ -21,7 +21,7 @@ from mcops.remediate._redact import redact_url
 from mcops.remediate.audit import AuditLog
 from mcops.remediate.base import ActionRefused, ApplyResult, Plan, Precondition, Remediation
 from mcops.remediate.sql_base import make_engine, read_only
-from server.store.schema import messages
+from mcops.schema import messages
 
 __all__ = [
     "RUNBOOK_INDEXES",

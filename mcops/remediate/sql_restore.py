@@ -1,12 +1,18 @@
 """Restore rows from a backup file: undo for when the ApplyResult is gone (a restarted
 kernel, a different operator). It is itself a guarded action: the plan lists the rows
-that differ from the backup, apply upserts exactly those, and it is audited."""
+that differ from the backup, apply upserts exactly those, and it is audited.
+
+The backup holds whole rows of the real table (every column, as reflected), so the
+values are typed back by the real table's columns, not by mcops's runbook view."""
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
+import decimal
 import json
 import os
+import uuid
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -15,29 +21,47 @@ import sqlalchemy as sa
 from mcops.errors import ScopeExceeded
 from mcops.remediate.audit import AuditLog
 from mcops.remediate.sql_base import DEFAULT_MAX_ROWS, RowChange, SqlRowAction, _norm
-from server.store import schema
+from mcops.schema import TABLES, SchemaMismatch
 
 __all__ = ["RestoreBackup"]
 
-_TABLES = {t.name: t for t in schema.metadata.sorted_tables}
-
 
 def _typed(table: sa.Table, row: dict[str, Any]) -> dict[str, Any]:
-    """JSON values back to column types (timestamps were written as ISO 8601)."""
-    out = {}
-    for name, value in row.items():
-        column = table.c[name]
-        if value is not None and isinstance(column.type, sa.DateTime):
-            value = dt.datetime.fromisoformat(value)
-        out[name] = value
-    return out
+    """JSON values back to the real columns' types (see `mcops.remediate._jsonable`)."""
+    unknown = sorted(set(row) - set(table.c.keys()))
+    if unknown:
+        raise SchemaMismatch(
+            f"the backup's {table.name} rows have column(s) {unknown} that the table no "
+            "longer has; nothing was changed — restore those rows by hand from the file",
+            table=table.name,
+            missing=tuple(unknown),
+        )
+    return {name: _value(table.c[name].type, value) for name, value in row.items()}
+
+
+def _value(kind: sa.types.TypeEngine[Any], value: Any) -> Any:
+    if value is None or not isinstance(value, str):
+        return value
+    if isinstance(kind, sa.DateTime):
+        return dt.datetime.fromisoformat(value)
+    if isinstance(kind, sa.Date):
+        return dt.date.fromisoformat(value)
+    if isinstance(kind, sa.Time):
+        return dt.time.fromisoformat(value)
+    if isinstance(kind, sa.Numeric) and not isinstance(kind, sa.Float):
+        return decimal.Decimal(value)
+    if isinstance(kind, sa.LargeBinary):
+        return base64.b64decode(value)
+    if isinstance(kind, sa.Uuid) and kind.as_uuid:
+        return uuid.UUID(value)
+    return value
 
 
 class RestoreBackup(SqlRowAction):
     """Put the rows of ``backup-<action>-<id>.json`` back exactly (upsert by primary key)."""
 
     name = "restore_backup"
-    tables: ClassVar = _TABLES
+    tables: ClassVar = TABLES
 
     def __init__(
         self,
@@ -54,12 +78,10 @@ class RestoreBackup(SqlRowAction):
         )
         self.backup_file = Path(backup_file)
         doc = json.loads(self.backup_file.read_text(encoding="utf-8"))
-        unknown = set(doc["tables"]) - set(_TABLES)
+        unknown = set(doc["tables"]) - set(TABLES)
         if unknown:
             raise ScopeExceeded(f"backup names tables outside the schema: {sorted(unknown)}")
-        self.rows = {
-            name: [_typed(_TABLES[name], r) for r in rows] for name, rows in doc["tables"].items()
-        }
+        self.saved: dict[str, list[dict[str, Any]]] = doc["tables"]
 
     @property
     def scope(self) -> str:
@@ -67,12 +89,12 @@ class RestoreBackup(SqlRowAction):
 
     def _changes(self, conn: sa.Connection, *, lock: bool) -> list[RowChange]:
         out = []
-        for name, rows in self.rows.items():
-            table = _TABLES[name]
-            pk = [c.name for c in table.primary_key.columns]
-            for row in rows:
+        for name, saved in self.saved.items():
+            table = self._table(conn, name)
+            pk = [c.name for c in TABLES[name].primary_key.columns]
+            for row in (_typed(table, r) for r in saved):
                 key = {k: row[k] for k in pk}
-                query = sa.select(table).where(*(table.c[k] == v for k, v in key.items()))
+                query = sa.select(table).where(self._where(conn, name, key))
                 if lock and conn.dialect.name == "postgresql":
                     query = query.with_for_update()
                 now = conn.execute(query).mappings().first()
