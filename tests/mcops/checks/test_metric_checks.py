@@ -104,9 +104,12 @@ def test_without_a_known_max_the_runbook_bands_apply():
     )
 
 
-@pytest.mark.parametrize(("registered", "level"), [(0, Level.CRITICAL), (1, Level.OK)])
+@pytest.mark.parametrize(
+    ("registered", "level"), [(0, Level.CRITICAL), (0.5, Level.CRITICAL), (1, Level.OK)]
+)
 def test_registration_gauge(registered, level):
-    """004 P1 "Complete GC registration failure": mc_gc_registered 0."""
+    """004 P1 "Complete GC registration failure": mc_gc_registered 0 (0.5: one of two
+    replicas averaged, still a replica the GC does not know)."""
     finding = metrics.metric_check("registration", snap([("gc_registered", registered, "")]))
     assert finding.level is level
 
