@@ -1,5 +1,7 @@
-"""Fixtures for remediation tests: a schema'd database (SQLite and PostgreSQL), seed
-rows written straight through `server.store.schema`, and a full-table snapshot."""
+"""Fixtures for remediation tests: a schema'd database — the lab server's schema and one
+written from the runbooks alone (`tests.support.runbook_schema`), each on SQLite and on
+PostgreSQL — seed rows written straight into the real tables, and a full-table snapshot
+(every column the real table has)."""
 
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ import sqlalchemy as sa
 
 from mcops.remediate import AuditLog
 from server.store import schema
+from tests.support.runbook_schema import create_runbook_schema, extra_values
 
 T0 = dt.datetime(2026, 11, 1, 12, 0, 0, 123456, tzinfo=dt.UTC)
 
@@ -21,12 +24,49 @@ def at(minutes: int) -> dt.datetime:
     return T0 + dt.timedelta(minutes=minutes)
 
 
+SERVICE_TABLES = ("conversations", "members", "messages", "meetings", "meeting_controllers")
+
+
+@pytest.fixture(params=["server", "runbook"], ids=["server-schema", "runbook-schema"])
+def schema_kind(request: pytest.FixtureRequest) -> str:
+    """Which schema the service tables follow: the lab server's, or the runbooks' alone."""
+    return str(request.param)
+
+
+def create_schema(engine: sa.Engine, kind: str) -> None:
+    """Create the service tables of `kind` ("server" or "runbook") on `engine`."""
+    if kind == "server":
+        schema.metadata.create_all(engine)
+    else:
+        create_runbook_schema(engine)
+
+
 @pytest.fixture
-def engine(db_url: str) -> Iterator[sa.Engine]:
+def engine(db_url: str, schema_kind: str) -> Iterator[sa.Engine]:
     eng = sa.create_engine(db_url)
-    schema.metadata.create_all(eng)
+    create_schema(eng, schema_kind)
     yield eng
     eng.dispose()
+
+
+def real_table(engine: sa.Engine, name: str) -> sa.Table:
+    """The table as the database has it (every column), independent of mcops's view."""
+    return sa.Table(name, sa.MetaData(), autoload_with=engine)
+
+
+def _fitted(table: sa.Table, row: dict[str, Any]) -> dict[str, Any]:
+    """`row` as this schema stores it: columns it lacks dropped, its extra columns
+    filled, aware timestamps as naive UTC where the column has no time zone."""
+    out = {**extra_values(table.name, row), **row}
+    fitted = {}
+    for name, value in out.items():
+        if name not in table.c:
+            continue
+        kind = table.c[name].type
+        if isinstance(value, dt.datetime) and isinstance(kind, sa.DateTime) and not kind.timezone:
+            value = value.astimezone(dt.UTC).replace(tzinfo=None)
+        fitted[name] = value
+    return fitted
 
 
 @pytest.fixture
@@ -39,18 +79,21 @@ def backups(tmp_path: Path) -> Path:
     return tmp_path / "evidence"
 
 
-def insert(engine: sa.Engine, table: sa.Table, rows: list[dict[str, Any]]) -> None:
+def insert(engine: sa.Engine, table: sa.Table | str, rows: list[dict[str, Any]]) -> None:
+    """Insert `rows` into the real table named like `table`, fitted to its schema."""
+    real = real_table(engine, table if isinstance(table, str) else table.name)
     with engine.begin() as conn:
-        conn.execute(table.insert(), rows)
+        conn.execute(real.insert(), [_fitted(real, r) for r in rows])
 
 
 def snapshot(engine: sa.Engine) -> dict[str, list[tuple[Any, ...]]]:
-    """Every row of every service table, sorted: the 'nothing changed' oracle."""
+    """Every row of every service table with every column, sorted: the 'nothing
+    changed' oracle (extra columns included, so a lossy undo shows)."""
     out = {}
     with engine.connect() as conn:
-        for table in schema.metadata.sorted_tables:
-            rows = conn.execute(sa.select(table)).all()
-            out[table.name] = sorted((tuple(r) for r in rows), key=repr)
+        for name in SERVICE_TABLES:
+            rows = conn.execute(sa.select(real_table(engine, name))).all()
+            out[name] = sorted((tuple(r) for r in rows), key=repr)
     return out
 
 

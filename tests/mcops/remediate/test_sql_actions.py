@@ -1,5 +1,6 @@
-"""Row actions on real SQLite and PostgreSQL: plan is read-only, apply is exact and
-bounded, a second apply is a no-op, undo restores the rows exactly, and every apply —
+"""Row actions on real SQLite and PostgreSQL, each on the lab server's schema and on one
+written from the runbooks alone: plan is read-only, apply is exact and bounded, a second
+apply is a no-op, undo restores the rows exactly (every column), and every apply —
 including a failed one — leaves an audit record."""
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from mcops.remediate import (
     run_action,
 )
 from mcops.remediate.backup import backup_table
-from server.store.schema import (
+from mcops.schema import (
     conversations,
     meeting_controllers,
     meetings,
@@ -183,7 +184,7 @@ CASES = {
     "delete_duplicate_commits": Case(
         lambda e, a, b: DeleteDuplicateCommits(e, "c1", audit=a, backup_dir=b),
         2,
-        "UPDATE messages SET server_id = 's9' WHERE id = 12",
+        "UPDATE messages SET seq = 99 WHERE id = 12",
         ("messages", "DELETE", "id", "12"),
     ),
     "clear_left_member_unread": Case(

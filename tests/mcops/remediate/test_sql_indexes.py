@@ -14,7 +14,7 @@ from mcops.remediate.sql_indexes import (
     AddRunbookIndexes,
     AddUniqueCommitEpochIndex,
 )
-from server.store.schema import messages
+from mcops.schema import messages
 from tests.mcops.remediate.conftest import commit, insert, snapshot
 
 NAMES = {s.name for s in RUNBOOK_INDEXES}
