@@ -1,17 +1,17 @@
 """Runbook 000 "Handling Epoch Conflicts": is the actor system on, who wrote the
 duplicates, and did each remediation leave the database as the runbook expects.
 
-Why here and not in `database`: these checks read more than one source (the admin
+Why here and not in `database`: these checks weigh more than one source (the admin
 config and the logs) or judge a remediation's outcome, not a single runbook query.
-Like every check they take frames or documents and return one Finding; only
-`read_signals` calls sources, and only through the callables it is given, so the
-notebook's missing or unreachable source becomes data rather than a crash.
+Like every check they take frames or documents and return one Finding. `read_signals`
+is the one exception to "frames in": it calls the two readers it is *given* (the
+scenario passes them, `mcops.scenarios.epoch_conflicts.signals`), so a source that fails
+becomes an ``unavailable`` row instead of a crash; it imports no source itself.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
-from pathlib import Path
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import pandas as pd
@@ -20,8 +20,6 @@ from mcops.checks.verification import applied as _applied
 from mcops.checks.verification import remediation_verified
 from mcops.errors import SourceConfigError, SourceError
 from mcops.findings import Finding, Level
-from mcops.remediate.audit import resolve_audit_path
-from mcops.remediate.backup import backup_dir
 
 __all__ = [
     "ACTOR_LINE",
@@ -31,7 +29,6 @@ __all__ = [
     "duplicate_writers",
     "index_present",
     "read_signals",
-    "remediation_files",
     "remediation_verified",
 ]
 
@@ -72,19 +69,27 @@ def _log_rows(frame: pd.DataFrame) -> list[dict[str, Any]]:
 
 
 def actor_system_signals(
-    config: Mapping[str, Any] | None, log_frame: pd.DataFrame | None
+    config: Mapping[str, Any] | None,
+    log_frame: pd.DataFrame | None,
+    *,
+    unavailable: Mapping[str, str] | None = None,
 ) -> pd.DataFrame:
     """One row per piece of evidence: the admin config's flag, each add_members log line.
 
     ``config`` is ``GET /admin/config``; ``log_frame`` the window's logs (column
-    ``msg``). None means that source was not available; it simply adds no row.
+    ``msg``). None means that source was not available; it simply adds no row, unless
+    ``unavailable`` names it with the reason (an ``unavailable`` row, shown, not judged).
     """
     rows = []
     if config is not None:
         rows += _config_rows(config)
     if log_frame is not None:
         rows += _log_rows(log_frame)
-    return pd.DataFrame(rows, columns=SIGNAL_COLUMNS)
+    frame = pd.DataFrame(rows, columns=SIGNAL_COLUMNS)
+    missing = [_row(name, "unavailable", detail=why) for name, why in (unavailable or {}).items()]
+    if missing:
+        frame = pd.concat([frame, pd.DataFrame(missing, columns=SIGNAL_COLUMNS)], ignore_index=True)
+    return frame
 
 
 def read_signals(
@@ -92,7 +97,7 @@ def read_signals(
     config: Callable[[], Mapping[str, Any]],
     logs: Callable[[], pd.DataFrame],
 ) -> pd.DataFrame:
-    """Fetch both sources; one that fails adds an ``unavailable`` row, both failing raise.
+    """Call both readers; one that fails adds an ``unavailable`` row, both failing raise.
 
     Step 1 of the runbook checks the environment *and* the logs; either is enough to
     answer, so only when neither can be read is the check "not checked".
@@ -112,11 +117,8 @@ def read_signals(
             source="service and logs",
             fix="pass service_url with admin_token, or log_source",
         )
-    frame = actor_system_signals(got.get("config"), got.get("logs"))
-    missing = [_row(name, "unavailable", detail=str(err)) for name, err in errors.items()]
-    if missing:
-        frame = pd.concat([frame, pd.DataFrame(missing, columns=SIGNAL_COLUMNS)], ignore_index=True)
-    return frame
+    unavailable = {name: str(err) for name, err in errors.items()}
+    return actor_system_signals(got.get("config"), got.get("logs"), unavailable=unavailable)
 
 
 def actor_system_enabled(signals: pd.DataFrame) -> Finding:
@@ -237,41 +239,3 @@ def index_present(indexes: pd.DataFrame, *, name: str, report: Any | None) -> Fi
         else f"Plan only: index {name} does not exist yet"
     )
     return Finding.make("unique_epoch_index", level, title, count=1)
-
-
-def remediation_files(
-    reports: Sequence[Any],
-    *,
-    audit_log: str | Path | None = None,
-    evidence_dir: str | Path | None = None,
-) -> pd.DataFrame:
-    """Where each action's evidence is: its backup file and the audit log.
-
-    ``reports`` are `mcops.remediate.ActionReport`s (None entries, actions that could
-    not be built, are skipped). By default the audit log and the
-    evidence directory are where the runner pointed the actions (``MCOPS_AUDIT_LOG``,
-    ``MCOPS_EVIDENCE_DIR``); paths inside the evidence directory are shown relative to
-    it, so they stay valid next to the exported notebook.
-    """
-    evidence_dir = backup_dir(evidence_dir)
-
-    def shown(path: str | Path | None) -> str | None:
-        if not path:
-            return None
-        p = Path(path)
-        try:
-            return str(p.resolve().relative_to(evidence_dir.resolve()))
-        except ValueError:
-            return str(p)
-
-    audit = resolve_audit_path(audit_log)
-    rows = [
-        {
-            **report.as_summary(),
-            "backup": shown(report.as_summary()["backup"]),
-            "audit_log": shown(audit) if report.mode == "apply" else None,
-        }
-        for report in reports
-        if report is not None
-    ]
-    return pd.DataFrame(rows, columns=["action", "mode", "changes", "backup", "audit_log"])

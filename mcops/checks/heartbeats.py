@@ -4,54 +4,32 @@ Two questions: what share of heartbeats to the global controller fail
 (``mc_gc_heartbeats_total{result}``, MCGCHeartbeatWarning > 10 %, MCGCHeartbeatFailure
 > 50 %), and is this MC registered in the GC's ``meeting_controllers`` table ('active',
 or 'draining' by design) with a heartbeat newer than 30 s (the runbook's "Verify
-recovery" query).
+recovery" query). `mcops.scenarios.gc_integration` reads both; these judges see frames.
 """
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pandas as pd
 
 from mcops.checks import trends
-from mcops.errors import SourceError
 from mcops.findings import Finding, Level
 from mcops.thresholds import Thresholds, classify, default_thresholds
-
-if TYPE_CHECKING:
-    from kubernetes.client import ApiClient
-
-    from mcops.investigation import Investigation
-    from mcops.remediate import Action
 
 __all__ = [
     "COUNTER",
     "REGISTERED",
     "failure_ratio",
-    "fetch_heartbeats",
-    "fetch_registration",
     "gaps",
     "heartbeat_counts",
-    "recent_heartbeats",
     "registration",
-    "remediations",
     "stale_after",
 ]
 
 COUNTER = "mc_gc_heartbeats_total"
 _RESULTS = ("success", "failure")
-
-
-def fetch_heartbeats(inv: Investigation) -> pd.DataFrame:
-    """Step 1: the heartbeat counter over the window (Prometheus), else 3 scrapes 1 s apart.
-
-    ``attrs["since"]`` is the window start for a Prometheus range (a series born inside
-    the window counts its first value), None for scrapes (only growth between them).
-    """
-    frame = inv.metric_range(COUNTER).copy()
-    frame.attrs["since"] = inv.since if inv.params.get("prometheus_url") else None
-    return frame
 
 
 def heartbeat_counts(frame: pd.DataFrame, *, since: datetime | None = None) -> pd.DataFrame:
@@ -131,11 +109,6 @@ def stale_after(thresholds: Thresholds | None = None) -> timedelta:
     bands = (thresholds or default_thresholds()).bands("gc_heartbeat_age_seconds")
     upper = next(b.upper for b in bands if b.level == Level.OK)
     return timedelta(seconds=float(upper if upper is not None else 30))
-
-
-def fetch_registration(inv: Investigation, *, limit: int = 1000) -> pd.DataFrame:
-    """Step 3: the ``meeting_controllers`` rows (every row, not the runbook's 10)."""
-    return inv.sql("meeting_controllers", limit=limit)
 
 
 #: 004's statuses of a registered MC: 'active', and 'draining' (Scenario 7 Option 4 and the
@@ -242,40 +215,6 @@ def _judge_row(row: dict[str, Any], max_age: timedelta, late: Level) -> tuple[Le
     if status == "draining":
         return Level.INFO, f"{row['id']} draining: no new meetings, by design"
     return Level.OK, ""
-
-
-def recent_heartbeats(inv: Investigation, *, max_age: timedelta) -> pd.DataFrame:
-    """The runbook's "Verify recovery" query; empty when the database is not there."""
-    try:
-        return inv.sql("recent_heartbeats", cutoff=inv.until - max_age)
-    except SourceError:
-        return pd.DataFrame(columns=["id", "last_heartbeat", "status"])
-
-
-def remediations(inv: Investigation, *, api_client: ApiClient | None = None) -> list[Action]:
-    """Option 4 (re-register through the admin API) and, on Kubernetes, Option 1.
-
-    Re-registration is forced when the ``registration`` finding is not ok: a stale row
-    with ``mc_gc_registered`` still 1 would otherwise plan "nothing to do".
-    """
-    from mcops.remediate import ReRegisterController, RolloutRestart
-
-    reason = "runbook 004 Scenario 6: GC integration failures"
-    unhealthy = any(
-        f.check == "registration" and f.checked and f.level >= Level.WARNING for f in inv.findings
-    )
-    actions: list[Action] = []
-    admin = inv.admin_api()
-    if admin is not None:
-        actions.append(ReRegisterController(admin, force=unhealthy, reason=reason))
-    deployment = str(inv.params.get("deployment") or "")
-    if str(inv.params.get("platform") or "local") == "kubernetes" and deployment:
-        from mcops.sources.kube import default_api_client
-
-        api = api_client if api_client is not None else default_api_client()
-        namespace = str(inv.params.get("namespace") or "default")
-        actions.append(RolloutRestart(api, namespace, deployment, reason=reason))
-    return actions
 
 
 def _utc(moment: datetime | pd.Timestamp) -> pd.Timestamp:

@@ -4,14 +4,13 @@ Step 1 ("if growing linearly, likely a leak") is `trends.trend_finding` over the
 count and the process memory (memory above Alert MemoryUsageHigh's 2 GB is a warning
 whatever its trend); step 2 asks which actors could go: the runbook lists
 conversations idle for 7 days, and the server itself lists live actors idle longer
-than its inactivity timeout — actors the cleanup sweep should already have stopped.
+than its inactivity timeout — actors the cleanup sweep should already have stopped
+(read by `mcops.scenarios.memory_leak.live_actors`).
 """
 
 from __future__ import annotations
 
 import dataclasses
-import math
-from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
@@ -19,14 +18,10 @@ from mcops.checks import trends
 from mcops.findings import Finding, Level
 from mcops.thresholds import Thresholds, classify, default_thresholds
 
-if TYPE_CHECKING:
-    from mcops.sources.service import ServiceSource
-
 __all__ = [
     "actor_count_trend",
     "idle_limit",
     "inactivity_tiers",
-    "live_actors",
     "memory_trend",
     "stale_actors",
 ]
@@ -121,21 +116,6 @@ def _newest_per_series(frame: pd.DataFrame) -> float | None:
         return float(samples["value"].iloc[-1])
     newest = samples.groupby(labels, dropna=False, observed=True)["value"].last()
     return float(newest.max())
-
-
-def _seconds(value: Any) -> float:
-    try:
-        seconds = float(value) if value is not None else math.nan
-    except (TypeError, ValueError):
-        return math.nan
-    return seconds if seconds > 0 else math.nan
-
-
-def live_actors(service: ServiceSource) -> pd.DataFrame:
-    """``GET /admin/actors``, with the server's ``inactivity_timeout`` (``/admin/config``)."""
-    actors = service.actors()
-    timeout = _seconds(service.config().get("inactivity_timeout"))
-    return actors.assign(inactivity_timeout=timeout)
 
 
 def idle_limit(actors: pd.DataFrame, *, thresholds: Thresholds | None = None) -> float:

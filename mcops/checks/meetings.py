@@ -5,44 +5,31 @@ Three views of one meeting, which should agree: the MC's gauges (``mc_meetings_a
 controller's ``meetings`` table. Where they disagree is the finding: active meetings
 without connections (MCLowConnectionCount), meetings the GC still calls active but no MC
 actor serves (GC-MC state mismatch), meetings untouched for an hour (MCMeetingStale).
+The frames are read by `mcops.scenarios.meeting_lifecycle`; these judges only compare them.
 """
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from mcops.checks.backlog import counter_increase
-from mcops.errors import SourceError
 from mcops.findings import Finding, Level
-
-if TYPE_CHECKING:
-    from mcops.investigation import Investigation
-    from mcops.remediate import Action
 
 __all__ = [
     "GAUGES",
-    "MISMATCH_LIMIT",
     "distinct_meetings",
-    "fetch_counts",
-    "fetch_gc_and_mc",
-    "fetch_stale",
-    "focus_mc_id",
     "gc_mc_mismatch",
     "idle_minutes",
     "latest",
     "meeting_activity",
     "meeting_counts",
     "meeting_errors",
-    "remediations",
     "stale_meetings",
 ]
 
 GAUGES = ("mc_meetings_active", "mc_connections_active")
-#: active meetings compared between GC and MC at most (the runbook's query shows 10)
-MISMATCH_LIMIT = 1000
 _LIFECYCLE_WORDS = r"(?i)meeting|session|lifecycle"
 
 
@@ -59,14 +46,6 @@ def distinct_meetings(frame: pd.DataFrame) -> int | None:
             ids = ids.fillna(named)
     ids = ids.dropna()
     return int(ids.nunique()) if not ids.empty else None
-
-
-def fetch_counts(inv: Investigation) -> pd.DataFrame:
-    """Step 1: both gauges over the window (Prometheus), else three scrapes 1 s apart."""
-    frames = [f for f in (inv.metric_range(name) for name in GAUGES) if not f.empty]
-    if not frames:  # neither gauge exported: meeting_counts says so
-        return pd.DataFrame(columns=["timestamp", "metric", "value"])
-    return pd.concat(frames, ignore_index=True)
 
 
 def latest(frame: pd.DataFrame, metric: str) -> float | None:
@@ -183,14 +162,6 @@ def meeting_errors(frame: pd.DataFrame) -> Finding:
     )
 
 
-def fetch_stale(inv: Investigation, *, mc_id: str = "") -> pd.DataFrame:
-    """Active meetings not updated for ``windows.stale_meeting`` (1 h) before ``until``."""
-    cutoff = inv.until - inv.thresholds.windows.stale_meeting
-    frame = inv.sql("stale_meetings", cutoff=cutoff, **({"mc_id": mc_id} if mc_id else {}))
-    frame.attrs["cutoff"] = cutoff
-    return frame
-
-
 def idle_minutes(frame: pd.DataFrame, *, now: datetime) -> pd.DataFrame:
     """``frame`` with ``idle_minutes``: minutes from ``updated_at`` to ``now``."""
     if frame.empty:
@@ -224,23 +195,6 @@ def stale_meetings(frame: pd.DataFrame, *, now: datetime, stale_after: timedelta
     )
 
 
-def fetch_gc_and_mc(inv: Investigation, *, mc_id: str = "") -> pd.DataFrame:
-    """The GC's active meetings of this MC, each marked whether an MC actor serves it.
-
-    ``mc_id`` defaults to the service's own (``/admin/config``), so a shared GC database
-    is compared with this MC only.
-    """
-    service = inv.service
-    mc_id = mc_id or str(service.config().get("mc_id") or "")
-    scope = {"mc_id": mc_id} if mc_id else {}
-    gc = inv.sql("active_meetings", limit=MISMATCH_LIMIT, **scope)
-    live = service.actors("meeting", limit=MISMATCH_LIMIT)
-    live_ids = set(live["actor_id"].astype("string"))
-    frame = gc.assign(live_on_mc=gc["meeting_id"].astype("string").isin(live_ids).to_numpy())
-    frame.attrs.update(mc_id=mc_id, live_actors=len(live_ids))
-    return frame
-
-
 def gc_mc_mismatch(frame: pd.DataFrame) -> Finding:
     """Root cause 3: the GC thinks a meeting is active but no MC actor serves it."""
     check = "gc_mc_mismatch"
@@ -266,35 +220,6 @@ def gc_mc_mismatch(frame: pd.DataFrame) -> Finding:
         count=len(orphaned),
         affected_meetings=distinct_meetings(orphaned),
     )
-
-
-def remediations(inv: Investigation, *, mc_id: str) -> list[Action]:
-    """Option 3 (end ``mc_id``'s stale meetings in the GC) and Option 1 for ``meeting_id``.
-
-    Option 2 (delete the MC pod) ends every meeting on it: it is left to a person.
-    """
-    from mcops.remediate import EndMeeting, EndStaleMeetings
-
-    reason = "runbook 004 Scenario 3: meeting lifecycle issues"
-    actions: list[Action] = []
-    db = inv.database_for_actions()
-    if db and mc_id:
-        older_than = inv.thresholds.windows.stale_meeting
-        actions.append(EndStaleMeetings(db, mc_id, older_than=older_than, reason=reason))
-    admin, meeting_id = inv.admin_api(), str(inv.params.get("meeting_id") or "")
-    if admin is not None and meeting_id:
-        actions.append(EndMeeting(admin, meeting_id, database=db, reason=reason))
-    return actions
-
-
-def focus_mc_id(inv: Investigation) -> str:
-    """``mc_id`` if given, else the MC behind ``service_url``; "" when neither is known."""
-    if given := str(inv.params.get("mc_id") or ""):
-        return given
-    try:
-        return str(inv.service.config().get("mc_id") or "")
-    except SourceError:
-        return ""
 
 
 def _span(span: timedelta) -> str:

@@ -2,37 +2,25 @@
 
 The panic counter ``mc_actor_panics_total{actor_type}`` is read from Prometheus
 (``increase`` over the window) or, without Prometheus, from the service's ``/metrics``
-(the counter since the process started). Judges are pure functions of frames; the
-``fetch_*`` helpers pick the source from an Investigation's parameters so the
-notebook stays one line per step.
+(the counter since the process started): `mcops.scenarios.actor_panics` reads it. Here
+are the judges, pure functions of frames, and the arithmetic that turns a scrape into the
+frame a Prometheus query would have given.
 """
 
 from __future__ import annotations
 
 import re
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from mcops import promql
-from mcops.errors import SourceConfigError
 from mcops.findings import Finding, Level
-from mcops.sources.scrape import sample, scrape
-
-if TYPE_CHECKING:
-    from kubernetes.client import ApiClient
-
-    from mcops.investigation import Investigation
-    from mcops.remediate import Action
 
 __all__ = [
     "COUNT_COLUMNS",
     "affected_pods",
     "counts_from_scrape",
-    "fetch_counts",
-    "fetch_increases",
-    "fetch_rollouts",
+    "counts_from_vector",
     "first_panic_at",
     "increases_from_samples",
     "likely_cause",
@@ -40,7 +28,6 @@ __all__ = [
     "panic_recurrence",
     "panics_in_logs",
     "recent_rollout",
-    "remediations",
 ]
 
 COUNT_COLUMNS = ["actor_type", "panics"]
@@ -61,14 +48,6 @@ ROOT_CAUSES: tuple[tuple[str, re.Pattern[str]], ...] = (
         re.compile(r"connect|timeout|timed out|HTTPError|status code|response", re.I),
     ),
 )
-#: the runbook's "watch -n 5" without Prometheus: two scrapes this far apart
-WATCH_INTERVAL_S = 5.0
-
-
-def _duration(window: timedelta) -> str:
-    return f"{max(1, int(window.total_seconds()))}s"
-
-
 # ---------------------------------------------------------------- steps 1-2: counts
 
 
@@ -90,30 +69,13 @@ def counts_from_scrape(frame: pd.DataFrame) -> pd.DataFrame:
     return counts[COUNT_COLUMNS]
 
 
-def _counts_from_vector(frame: pd.DataFrame) -> pd.DataFrame:
+def counts_from_vector(frame: pd.DataFrame) -> pd.DataFrame:
+    """Prometheus's ``increase`` vector by actor type → ``COUNT_COLUMNS`` (3 decimals)."""
     if frame.empty:
         return pd.DataFrame(columns=COUNT_COLUMNS)
     kind = frame["actor_type"].astype("string") if "actor_type" in frame else "all"
     counts = frame.assign(actor_type=kind, panics=frame["value"].round(3))
     return counts[COUNT_COLUMNS].reset_index(drop=True)
-
-
-def fetch_counts(inv: Investigation) -> pd.DataFrame:
-    """Steps 1–2: panics by actor type, from Prometheus over the window, else one scrape.
-
-    ``attrs["over"]`` says what the numbers cover ("the last 1h" or "since the
-    service started").
-    """
-    if inv.params.get("prometheus_url"):
-        query = promql.render("mc_panics", window=_duration(inv.window))
-        counts = _counts_from_vector(inv.prometheus.instant(query, at=inv.until))
-        counts.attrs["over"] = f"in the last {inv.params.get('window') or '1h'}"
-        return counts
-    url = _service_url(inv)
-    counts = counts_from_scrape(scrape(url))
-    inv.recorder.source("metrics", "ok", f"scraped {url}/metrics")
-    counts.attrs["over"] = "since the service started"
-    return counts
 
 
 def panic_counts(counts: pd.DataFrame) -> Finding:
@@ -257,25 +219,6 @@ def increases_from_samples(frame: pd.DataFrame) -> pd.DataFrame:
     return pd.concat(parts, ignore_index=True)
 
 
-def fetch_increases(inv: Investigation, *, points: int = 120) -> pd.DataFrame:
-    """Step 5: panics per minute over the window (Prometheus), else two scrapes 5 s apart.
-
-    ``attrs["per"]`` names the interval each value covers.
-    """
-    if inv.params.get("prometheus_url"):
-        # whole seconds: Prometheus rejects a fractional "7.5s" step
-        step = timedelta(seconds=max(1, int(inv.window.total_seconds() / points)))
-        frame = inv.prometheus.query_range(
-            promql.render("mc_panics", window="1m"), start=inv.since, end=inv.until, step=step
-        )
-        frame.attrs["per"] = "minute"
-        return frame
-    samples = sample(_service_url(inv), samples=2, interval=WATCH_INTERVAL_S)
-    frame = increases_from_samples(samples)
-    frame.attrs["per"] = f"{WATCH_INTERVAL_S:g} s"
-    return frame
-
-
 def panic_recurrence(
     increases: pd.DataFrame,
     *,
@@ -340,30 +283,7 @@ def first_panic_at(*frames: pd.DataFrame) -> pd.Timestamp | None:
     return min(times) if times else None
 
 
-# ---------------------------------------------------------------- rollouts and fixes
-
-
-def fetch_rollouts(inv: Investigation, *, api_client: ApiClient | None = None) -> pd.DataFrame:
-    """``kubectl rollout history``: only on platform=kubernetes with a deployment.
-
-    ``api_client`` defaults to the kubeconfig / in-cluster credentials.
-    """
-    platform = str(inv.params.get("platform") or "local")
-    if platform != "kubernetes":
-        raise SourceConfigError(
-            f"platform is {platform!r}: there is no rollout history to read",
-            source="kubernetes",
-            fix="run with -p platform=kubernetes -p deployment=NAME on a cluster",
-        )
-    deployment = str(inv.params.get("deployment") or "")
-    if not deployment:
-        raise SourceConfigError(
-            "deployment is empty", source="kubernetes", fix="pass -p deployment=NAME"
-        )
-    from mcops.sources.kube import KubeSource
-
-    namespace = str(inv.params.get("namespace") or "default")
-    return KubeSource(api_client).rollout_history(namespace, deployment)
+# ---------------------------------------------------------------- rollouts
 
 
 def recent_rollout(
@@ -409,34 +329,6 @@ def recent_rollout(
     )
 
 
-def remediations(
-    inv: Investigation,
-    *,
-    pods: list[str] | tuple[str, ...] = (),
-    rollout_suspect: bool | None = None,
-    api_client: ApiClient | None = None,
-) -> list[Action]:
-    """The runbook's fixes as actions (plans unless apply_remediation): only on Kubernetes.
-
-    Rollout undo when a rollout is the suspect (default: the ``recent_rollout`` finding
-    names one); otherwise delete the pods whose logs show a panic.
-    """
-    if str(inv.params.get("platform") or "local") != "kubernetes":
-        return []
-    if rollout_suspect is None:
-        rollout_suspect = any(f.check == "recent_rollout" and f.count > 0 for f in inv.findings)
-    deployment = str(inv.params.get("deployment") or "")
-    namespace = str(inv.params.get("namespace") or "default")
-    from mcops.remediate import DeletePod, RolloutUndo
-    from mcops.sources.kube import default_api_client
-
-    api = api_client if api_client is not None else default_api_client()
-    reason = "runbook 004 Scenario 2: actor panics"
-    if rollout_suspect and deployment:
-        return [RolloutUndo(api, namespace, deployment, reason=reason)]
-    return [DeletePod(api, namespace, pod, reason=reason) for pod in dict.fromkeys(pods)]
-
-
 def affected_pods(logs: pd.DataFrame) -> list[str]:
     """Pods whose logs show a panic (``k8s:`` log sources carry a ``pod`` column)."""
     if logs.empty or "pod" not in logs or "msg" not in logs:
@@ -447,14 +339,3 @@ def affected_pods(logs: pd.DataFrame) -> list[str]:
 
 def _n(count: int, noun: str) -> str:
     return f"{count} {noun}" + ("" if count == 1 else "s")
-
-
-def _service_url(inv: Investigation) -> str:
-    url = str(inv.params.get("service_url") or "")
-    if not url:
-        raise SourceConfigError(
-            "service_url and prometheus_url are both empty",
-            source="metrics",
-            fix="pass -p prometheus_url=http://prometheus:9090 or -p service_url=http://host:8080",
-        )
-    return url

@@ -2,28 +2,52 @@
 
 Slow message types (``actor_message_duration_p95`` by ``message_type`` against the
 runbook's fast / normal / slow classes), slow statements, the connection pool, and the
-runbook's three indexes for actor queries: which of them the database lacks.
+runbook's three indexes for actor queries: which of them the database lacks. The index
+definitions are the remediation's (`mcops.remediate.sql_indexes.RUNBOOK_INDEXES`), passed
+in as ``expected`` so the judge and the fix never disagree on a name.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, Protocol
 
 import pandas as pd
 
 from mcops.checks.metrics import metric_check
 from mcops.checks.verification import remediation_verified
 from mcops.findings import Finding, Level
-from mcops.remediate.sql_indexes import RUNBOOK_INDEXES
 from mcops.thresholds import Thresholds
 
-__all__ = ["indexes_verified", "missing_indexes", "p95_by_message_type", "p95_per_operation"]
+__all__ = [
+    "IndexDefinition",
+    "indexes_verified",
+    "missing_indexes",
+    "p95_by_message_type",
+    "p95_per_operation",
+]
 
 _PURPOSE = {
     "idx_messages_convo_epoch": "speed up epoch lookup",
     "idx_members_convo_active": "speed up member lookup",
     "idx_messages_convo_seq": "speed up sequence number calculation",
 }
+
+
+class IndexDefinition(Protocol):
+    """What the judges read of an index definition (`mcops.remediate.sql_indexes.IndexSpec`)."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def table(self) -> str: ...
+
+    @property
+    def columns(self) -> tuple[str, ...]: ...
+
+    @property
+    def where(self) -> str: ...
 
 
 def p95_by_message_type(snapshot: pd.DataFrame, *, thresholds: Thresholds | None = None) -> Finding:
@@ -42,11 +66,14 @@ def p95_per_operation(snapshot: pd.DataFrame) -> pd.DataFrame:
     ).reset_index(drop=True)
 
 
-def missing_indexes(indexes: pd.DataFrame) -> Finding:
-    """Database Optimization: which of the runbook's indexes do not exist (by name)."""
+def missing_indexes(indexes: pd.DataFrame, *, expected: Sequence[IndexDefinition]) -> Finding:
+    """Database Optimization: which of the runbook's indexes (``expected``) do not exist.
+
+    ``indexes`` is the named query ``indexes``; an index counts by its name.
+    """
     check = "missing_indexes"
     present = set(indexes["index_name"].astype(str)) if "index_name" in indexes else set()
-    missing = [spec for spec in RUNBOOK_INDEXES if spec.name not in present]
+    missing = [spec for spec in expected if spec.name not in present]
     if not missing:
         return Finding.make(check, Level.OK, "The runbook's three indexes exist", count=0)
     rows = [
@@ -62,7 +89,7 @@ def missing_indexes(indexes: pd.DataFrame) -> Finding:
     return Finding.make(
         check,
         Level.WARNING,
-        f"{len(missing)} of the runbook's {len(RUNBOOK_INDEXES)} indexes are missing: "
+        f"{len(missing)} of the runbook's {len(expected)} indexes are missing: "
         + ", ".join(spec.name for spec in missing),
         detail="Actor queries scan whole tables without them; add them (CONCURRENTLY on "
         "PostgreSQL) with the plan below.",
@@ -71,10 +98,12 @@ def missing_indexes(indexes: pd.DataFrame) -> Finding:
     )
 
 
-def indexes_verified(indexes: pd.DataFrame, *, report: Any | None) -> Finding:
-    """After AddRunbookIndexes: none of the runbook's indexes may be missing once applied."""
+def indexes_verified(
+    indexes: pd.DataFrame, *, expected: Sequence[IndexDefinition], report: Any | None
+) -> Finding:
+    """After AddRunbookIndexes: none of ``expected`` may be missing once applied."""
     present = set(indexes["index_name"].astype(str)) if "index_name" in indexes else set()
-    missing = pd.DataFrame({"index": [s.name for s in RUNBOOK_INDEXES if s.name not in present]})
+    missing = pd.DataFrame({"index": [s.name for s in expected if s.name not in present]})
     return remediation_verified(
         missing, report=report, what="missing runbook indexes", check="indexes_added"
     )

@@ -11,10 +11,10 @@ import sqlite3
 
 import pytest
 
-from mcops.checks import leaks
 from mcops.errors import SourceConfigError
 from mcops.evidence import Recorder
 from mcops.investigation import Investigation
+from mcops.scenarios.memory_leak import live_actors
 from tests.support.server_process import ADMIN_TOKEN, running_server
 
 
@@ -45,7 +45,7 @@ def test_without_prometheus_a_range_is_a_few_scrapes(tmp_path):
         with pytest.raises(SourceConfigError, match="neither a PromQL template"):
             inv.metric_range("rate(x[5m])")
 
-        live = leaks.live_actors(inv.service)
+        live = live_actors(inv.service)
         assert live[["actor_type", "actor_id"]].values.tolist() == [["conversation", "c1"]]
         assert live["inactivity_timeout"].tolist() == [3600.0]
         admin = inv.admin_api()

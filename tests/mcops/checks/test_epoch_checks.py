@@ -11,6 +11,7 @@ import pytest
 from mcops.checks import epochs
 from mcops.errors import SourceError, SourceUnreachable
 from mcops.findings import Level
+from mcops.scenarios import epoch_conflicts
 
 ON = {"enable_actor_system": True, "actor_system_enabled": True, "faults": {}}
 OFF = {"enable_actor_system": False, "actor_system_enabled": False, "faults": {}}
@@ -174,7 +175,7 @@ def test_remediation_files_are_relative_to_the_evidence_dir(tmp_path: Path):
         Report("plan", action="reset_epoch", changes=0),
         None,
     ]
-    frame = epochs.remediation_files(
+    frame = epoch_conflicts.remediation_files(
         reports, audit_log=tmp_path / "audit.jsonl", evidence_dir=tmp_path
     )
     records = frame.astype(object).where(frame.notna(), None).to_dict(orient="records")

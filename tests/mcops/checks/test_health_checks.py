@@ -9,6 +9,7 @@ from mcops.checks import health
 from mcops.errors import SourceConfigError
 from mcops.findings import Level
 from mcops.registry import UnknownCheck
+from mcops.scenarios import dashboard
 
 SNAPSHOT = pd.DataFrame(
     [
@@ -44,7 +45,7 @@ def test_a_panel_labels_each_target_and_skips_missing_sources():
             frame["error_type"] = "crash"
         return frame
 
-    frame = health.panel(
+    frame = dashboard.panel(
         fetch,
         {
             "A": ("active_actors", {}),
@@ -54,7 +55,7 @@ def test_a_panel_labels_each_target_and_skips_missing_sources():
     )
     assert frame["series"].tolist() == ["A", "E crash"]
     assert list(frame.attrs["missing"]) == ["S"]
-    assert health.panel(fetch, {"S": ("stop_rate", {})}).empty
+    assert dashboard.panel(fetch, {"S": ("stop_rate", {})}).empty
 
 
 def test_plot_bands_follow_thresholds_yaml():

@@ -7,6 +7,7 @@ import pytest
 
 from mcops.checks import latency
 from mcops.findings import Level
+from mcops.scenarios._shared import quantile_from_scrapes, rate_from_scrapes
 from mcops.sources.scrape import parse_exposition
 
 T0 = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
@@ -43,13 +44,13 @@ def test_p95_from_scrapes_counts_only_what_happened_between_them():
     # 10 fast conversation messages
     before = exposition([100, 100, 100, 100], [0, 0, 0, 0], cpu=1.0)
     after = exposition([100, 100, 110, 110], [10, 10, 10, 10], cpu=1.5)
-    p95 = latency.quantile_from_scrapes(scrapes(before, after), 0.95, by=("actor_type",)).set_index(
+    p95 = quantile_from_scrapes(scrapes(before, after), 0.95, by=("actor_type",)).set_index(
         "actor_type"
     )["value"]
     assert p95["meeting"] == pytest.approx(0.5 + 0.5 * 0.95)  # Prometheus' interpolation
     assert p95["conversation"] == pytest.approx(0.095)
     # no traffic between the scrapes: nothing to judge, not a zero latency
-    quiet = latency.quantile_from_scrapes(scrapes(before, before), 0.95, by=("actor_type",))
+    quiet = quantile_from_scrapes(scrapes(before, before), 0.95, by=("actor_type",))
     assert quiet.empty
 
 
@@ -79,7 +80,7 @@ def test_p95_latency_bands_are_the_runbooks_500ms_and_1s():
 
 
 def test_cpu_usage_judges_the_peak_over_one_core_or_the_limit():
-    grown = latency.rate_from_scrapes(
+    grown = rate_from_scrapes(
         scrapes(exposition([0] * 4, [0] * 4, cpu=1.0), exposition([0] * 4, [0] * 4, cpu=1.85))
     )
     cpu = grown[grown["metric"] == "process_cpu_seconds_total"]

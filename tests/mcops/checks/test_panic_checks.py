@@ -11,6 +11,7 @@ from mcops.errors import SourceConfigError
 from mcops.evidence import Recorder
 from mcops.findings import Level
 from mcops.investigation import Investigation
+from mcops.scenarios import actor_panics
 from mcops.sources.logparse import parse_log_bytes
 from mcops.sources.scrape import parse_exposition
 
@@ -228,17 +229,17 @@ def investigation(**params):
 def test_on_a_local_platform_rollouts_are_not_read_and_nothing_is_planned():
     inv = investigation(platform="local", deployment="meeting-controller")
     with pytest.raises(SourceConfigError, match="platform is 'local'"):
-        panics.fetch_rollouts(inv)
-    assert panics.remediations(inv, rollout_suspect=True, pods=["mc-0"]) == []
+        actor_panics.rollouts(inv)
+    assert actor_panics.remediations(inv, rollout_suspect=True, pods=["mc-0"]) == []
     no_deployment = investigation(platform="kubernetes", deployment="")
     with pytest.raises(SourceConfigError, match="deployment is empty"):
-        panics.fetch_rollouts(no_deployment)
+        actor_panics.rollouts(no_deployment)
 
 
 def test_counts_need_prometheus_or_a_service_url():
     inv = investigation(prometheus_url="", service_url="")
     with pytest.raises(SourceConfigError, match="both empty"):
-        panics.fetch_counts(inv)
+        actor_panics.counts(inv)
 
 
 def test_affected_pods_come_from_kubernetes_log_lines():
@@ -274,14 +275,14 @@ def test_on_kubernetes_a_rollout_before_the_panic_is_found_and_undo_is_only_plan
         inv = investigation(
             platform="kubernetes", namespace=ns, deployment=name, apply_remediation=False
         )
-        history = panics.fetch_rollouts(inv, api_client=api)
+        history = actor_panics.rollouts(inv, api_client=api)
         assert history["revision"].tolist() == [1, 2]
         finding = panics.recent_rollout(history, first_panic=first_panic, window=inv.window)
         assert finding.level == Level.WARNING
         assert finding.data[0]["revision"] == 2
         inv.record(finding)
 
-        [undo] = panics.remediations(inv, pods=["mc-0"], api_client=api)
+        [undo] = actor_panics.remediations(inv, pods=["mc-0"], api_client=api)
         assert isinstance(undo, RolloutUndo)
         report = inv.remediate(undo)
         assert report.as_summary()["mode"] == "plan"
@@ -293,7 +294,7 @@ def test_on_kubernetes_a_rollout_before_the_panic_is_found_and_undo_is_only_plan
         inv.record(
             panics.recent_rollout(history.head(1), first_panic=first_panic, window=inv.window)
         )
-        deletes = panics.remediations(inv, pods=["mc-0", "mc-0", "mc-1"], api_client=api)
+        deletes = actor_panics.remediations(inv, pods=["mc-0", "mc-0", "mc-1"], api_client=api)
         assert [d.target for d in deletes] == [
             f"kubernetes {ns}/pod/mc-0",
             f"kubernetes {ns}/pod/mc-1",

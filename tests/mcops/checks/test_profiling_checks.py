@@ -4,6 +4,7 @@ import pandas as pd
 
 from mcops.checks import profiling
 from mcops.findings import Level
+from mcops.remediate.sql_indexes import RUNBOOK_INDEXES
 
 
 def indexes(*names: str) -> pd.DataFrame:
@@ -11,7 +12,9 @@ def indexes(*names: str) -> pd.DataFrame:
 
 
 def test_missing_indexes_names_each_missing_one_with_its_purpose():
-    found = profiling.missing_indexes(indexes("idx_messages_convo_epoch", "pk_messages"))
+    found = profiling.missing_indexes(
+        indexes("idx_messages_convo_epoch", "pk_messages"), expected=RUNBOOK_INDEXES
+    )
     assert found.level == Level.WARNING and found.count == 2
     assert [r["index"] for r in found.data] == [
         "idx_members_convo_active",
@@ -21,8 +24,8 @@ def test_missing_indexes_names_each_missing_one_with_its_purpose():
     every = indexes(
         "idx_messages_convo_epoch", "idx_members_convo_active", "idx_messages_convo_seq"
     )
-    assert profiling.missing_indexes(every).level == Level.OK
-    assert profiling.missing_indexes(pd.DataFrame()).count == 3
+    assert profiling.missing_indexes(every, expected=RUNBOOK_INDEXES).level == Level.OK
+    assert profiling.missing_indexes(pd.DataFrame(), expected=RUNBOOK_INDEXES).count == 3
 
 
 def test_p95_per_operation_keeps_only_p95_rows_with_values():

@@ -1,0 +1,111 @@
+"""Runbook 004 Scenario 7 (Resource Pressure): what to read, from where, the fixes to plan.
+
+Memory, CPU and meetings, each over its limit: with Prometheus its recording rules over
+the pods; without it, the ratio of two gauges at each scrape of ``/metrics`` (a local
+server exports ``MEMORY_LIMIT_BYTES`` as ``mc_memory_limit_bytes``). The judges in
+`mcops.checks.resources` and `mcops.checks.latency` only see the ratios.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import pandas as pd
+
+from mcops.checks.resources import ratio_from_scrapes
+from mcops.errors import SourceError
+from mcops.findings import Level
+from mcops.scenarios._shared import (
+    cpu_ratio,
+    deployment,
+    focus_mc_id,
+    kube_api,
+    meeting_gauges,
+    namespace,
+    on_kubernetes,
+)
+
+if TYPE_CHECKING:
+    from kubernetes.client import ApiClient
+
+    from mcops.investigation import Investigation
+    from mcops.remediate import Action
+
+__all__ = ["capacity", "cpu", "focus_mc_id", "meeting_load", "memory", "remediations"]
+
+_PRESSURE_CHECKS = ("memory_usage", "cpu_usage", "capacity")
+
+
+def _pods(inv: Investigation) -> str:
+    return f"{deployment(inv) or 'meeting-controller'}-.*"
+
+
+def memory(inv: Investigation) -> pd.DataFrame:
+    """Steps 1, 4: memory in use over its limit, over the window."""
+    if inv.params.get("prometheus_url"):
+        return inv.metric_range("mc_memory_ratio", pod_regex=_pods(inv))
+    samples = inv.metric_range("process_resident_memory_bytes")
+    limits = inv.metric_range("mc_memory_limit_bytes")
+    return ratio_from_scrapes(
+        pd.concat([samples, limits], ignore_index=True),
+        "process_resident_memory_bytes",
+        "mc_memory_limit_bytes",
+    )
+
+
+def cpu(inv: Investigation) -> pd.DataFrame:
+    """Step 2: CPU used over the limit (Kubernetes) or over one core (a local server)."""
+    return cpu_ratio(inv)
+
+
+def capacity(inv: Investigation) -> pd.DataFrame:
+    """Step 6: active meetings over the MC's capacity, over the window."""
+    if inv.params.get("prometheus_url"):
+        return inv.metric_range("mc_capacity_ratio")
+    meetings = inv.metric_range("mc_meetings_active")
+    limit = inv.metric_range("mc_meeting_capacity")
+    return ratio_from_scrapes(
+        pd.concat([meetings, limit], ignore_index=True), "mc_meetings_active", "mc_meeting_capacity"
+    )
+
+
+def meeting_load(inv: Investigation) -> pd.DataFrame:
+    """Step 6's gauges for the plot; empty when no metrics source answers (the capacity
+    finding already says why)."""
+    try:
+        return meeting_gauges(inv)
+    except SourceError:
+        return pd.DataFrame(columns=["timestamp", "metric", "value"])
+
+
+def remediations(
+    inv: Investigation, *, mc_id: str, api_client: ApiClient | None = None
+) -> list[Action]:
+    """Option 4 (mark the MC draining in the GC) anywhere; Options 1 and 3 on Kubernetes.
+
+    Planned only when memory, CPU or capacity is under pressure. Option 2 (raise the
+    limits) changes the pod spec for good and is a capacity decision: shown, not planned.
+    """
+    from mcops.remediate import MarkController, RolloutRestart, Scale
+
+    pressed = [
+        f.check
+        for f in inv.findings
+        if f.check in _PRESSURE_CHECKS and f.checked and f.level >= Level.WARNING
+    ]
+    if not pressed:
+        return []
+    reason = f"runbook 004 Scenario 7: {', '.join(pressed)} under pressure"
+    actions: list[Action] = []
+    name = deployment(inv)
+    if on_kubernetes(inv) and name:
+        api, ns = kube_api(api_client), namespace(inv)
+        # Option 1, ``kubectl scale --replicas=5``: the thresholds' remediation.scale_replicas
+        replicas = inv.thresholds.remediation.scale_replicas
+        actions.append(Scale(api, ns, name, replicas=replicas, reason=reason))
+        if "memory_usage" in pressed:
+            actions.append(RolloutRestart(api, ns, name, reason=reason))
+    db = inv.database_for_actions()
+    if db and mc_id:
+        actions.append(MarkController(db, mc_id, status="draining", reason=reason))
+    return actions
