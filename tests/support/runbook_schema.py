@@ -11,12 +11,20 @@ columns with `extra_values`.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import datetime as dt
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import sqlalchemy as sa
 
-__all__ = ["EXTRA_COLUMNS", "RUNBOOK_DDL", "create_runbook_schema", "extra_values"]
+__all__ = [
+    "EXTRA_COLUMNS",
+    "RUNBOOK_DDL",
+    "create_runbook_schema",
+    "extra_values",
+    "insert_rows",
+    "real_table",
+]
 
 _POSTGRES = (
     """
@@ -153,3 +161,31 @@ def extra_values(table: str, row: Mapping[str, Any]) -> dict[str, Any]:
         "meeting_controllers": {"endpoint": f"https://{key}.example"},
     }
     return values.get(table, {})
+
+
+def real_table(engine: sa.Engine, name: str) -> sa.Table:
+    """The table as the database has it (every column), independent of mcops's view."""
+    return sa.Table(name, sa.MetaData(), autoload_with=engine)
+
+
+def _fitted(table: sa.Table, row: Mapping[str, Any]) -> dict[str, Any]:
+    """`row` as this schema stores it: columns it lacks dropped, its extra columns
+    filled, aware timestamps as naive UTC where the column has no time zone."""
+    fitted = {}
+    for name, value in {**extra_values(table.name, row), **row}.items():
+        if name not in table.c:
+            continue
+        kind = table.c[name].type
+        if isinstance(value, dt.datetime) and isinstance(kind, sa.DateTime) and not kind.timezone:
+            value = value.astimezone(dt.UTC).replace(tzinfo=None)
+        fitted[name] = value
+    return fitted
+
+
+def insert_rows(engine: sa.Engine, name: str, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Insert `rows` (written for either schema) into the real table `name`, fitted to it."""
+    if not rows:
+        return
+    table = real_table(engine, name)
+    with engine.begin() as conn:
+        conn.execute(table.insert(), [_fitted(table, r) for r in rows])

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 from mcops.remediate import AuditLog
 from server.store import schema
-from tests.support.runbook_schema import create_runbook_schema, extra_values
+from tests.support.runbook_schema import create_runbook_schema, insert_rows, real_table
 
 T0 = dt.datetime(2026, 11, 1, 12, 0, 0, 123456, tzinfo=dt.UTC)
 
@@ -49,26 +49,6 @@ def engine(db_url: str, schema_kind: str) -> Iterator[sa.Engine]:
     eng.dispose()
 
 
-def real_table(engine: sa.Engine, name: str) -> sa.Table:
-    """The table as the database has it (every column), independent of mcops's view."""
-    return sa.Table(name, sa.MetaData(), autoload_with=engine)
-
-
-def _fitted(table: sa.Table, row: dict[str, Any]) -> dict[str, Any]:
-    """`row` as this schema stores it: columns it lacks dropped, its extra columns
-    filled, aware timestamps as naive UTC where the column has no time zone."""
-    out = {**extra_values(table.name, row), **row}
-    fitted = {}
-    for name, value in out.items():
-        if name not in table.c:
-            continue
-        kind = table.c[name].type
-        if isinstance(value, dt.datetime) and isinstance(kind, sa.DateTime) and not kind.timezone:
-            value = value.astimezone(dt.UTC).replace(tzinfo=None)
-        fitted[name] = value
-    return fitted
-
-
 @pytest.fixture
 def audit(tmp_path: Path) -> AuditLog:
     return AuditLog(tmp_path / "evidence" / "audit.jsonl")
@@ -81,9 +61,7 @@ def backups(tmp_path: Path) -> Path:
 
 def insert(engine: sa.Engine, table: sa.Table | str, rows: list[dict[str, Any]]) -> None:
     """Insert `rows` into the real table named like `table`, fitted to its schema."""
-    real = real_table(engine, table if isinstance(table, str) else table.name)
-    with engine.begin() as conn:
-        conn.execute(real.insert(), [_fitted(real, r) for r in rows])
+    insert_rows(engine, table if isinstance(table, str) else table.name, rows)
 
 
 def snapshot(engine: sa.Engine) -> dict[str, list[tuple[Any, ...]]]:

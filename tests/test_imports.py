@@ -1,0 +1,52 @@
+"""Import rules: mcops runs against systems nobody here wrote, so it never imports the lab
+server (`server`) except where it starts the lab."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+MCOPS = ROOT / "mcops"
+#: the only modules that start the lab server, and so may import it
+LAB_MODULES = {"mcops/lab.py", "mcops/demo.py"}
+FORBIDDEN = "server"
+
+
+def _imports(path: Path) -> list[tuple[int, str]]:
+    """(line, module) of every absolute import in `path`, nested ones included."""
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found += [(node.lineno, alias.name) for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            found.append((node.lineno, node.module))
+    return sorted(found)
+
+
+def test_mcops_imports_server_only_where_the_lab_starts():
+    offending = [
+        f"{path.relative_to(ROOT)}:{line}: import {module}"
+        for path in sorted(MCOPS.rglob("*.py"))
+        if str(path.relative_to(ROOT)) not in LAB_MODULES
+        for line, module in _imports(path)
+        if module == FORBIDDEN or module.startswith(FORBIDDEN + ".")
+    ]
+    assert not offending, (
+        "mcops imports the lab server outside mcops/lab.py and mcops/demo.py; describe the "
+        "runbook tables in mcops.schema (or pass what you need in) instead:\n"
+        + "\n".join(offending)
+    )
+
+
+def test_the_rule_sees_nested_and_from_imports(tmp_path):
+    sample = tmp_path / "sample.py"
+    sample.write_text(
+        "import os\n"
+        "def f():\n"
+        "    from server.store.schema import messages\n"
+        "    import server.auth as a\n"
+        "from .server import x\n"
+    )
+    assert _imports(sample) == [(1, "os"), (3, "server.store.schema"), (4, "server.auth")]
