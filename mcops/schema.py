@@ -18,7 +18,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from mcops.errors import ActionRefused
+from mcops.errors import ActionRefused, SourceQueryError
 
 __all__ = [
     "OPTIONAL_COLUMNS",
@@ -32,6 +32,7 @@ __all__ = [
     "messages",
     "metadata",
     "real_tables",
+    "require_optional",
 ]
 
 metadata = sa.MetaData()
@@ -185,3 +186,21 @@ def real_tables(engine: sa.Engine) -> RealTables:
     if engine not in _BY_ENGINE:
         _BY_ENGINE[engine] = RealTables()
     return _BY_ENGINE[engine]
+
+
+def require_optional(engine: sa.Engine, table: str, column: str) -> None:
+    """Raise `SourceQueryError` when the real `table` lacks the optional `column`, so a
+    check that needs it (the writers of duplicate commits need ``messages.server_id``)
+    reports "not checked: <why>" instead of failing on the database's own error."""
+    if column not in OPTIONAL_COLUMNS.get(table, ()):
+        raise ValueError(f"{table}.{column} is not an optional column of mcops.schema")
+    with engine.connect() as conn:
+        if real_tables(engine).has(conn, table, column):
+            return
+    raise SourceQueryError(
+        f"{table}.{column} is not in this database (optional: the runbooks do not "
+        "require it), so this step cannot run here",
+        source="database",
+        target=table,
+        fix=f"nothing to fix unless you keep {column} elsewhere; the other steps still ran",
+    )

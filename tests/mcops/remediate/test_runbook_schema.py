@@ -12,9 +12,16 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from mcops.errors import SourceQueryError
 from mcops.remediate import ClearLeftMemberUnread, DeleteDuplicateCommits, RestoreBackup
 from mcops.remediate.backup import backup_table
-from mcops.schema import OPTIONAL_COLUMNS, TABLES, SchemaMismatch, real_tables
+from mcops.schema import (
+    OPTIONAL_COLUMNS,
+    TABLES,
+    SchemaMismatch,
+    real_tables,
+    require_optional,
+)
 from server.store import schema as lab_schema
 from tests.mcops.remediate.conftest import at, commit, convo, insert, snapshot
 from tests.support.runbook_schema import EXTRA_COLUMNS, create_runbook_schema
@@ -131,3 +138,13 @@ def test_a_table_lacking_a_runbook_column_is_refused_with_the_fix(db_url, audit,
             ClearLeftMemberUnread(engine, all=True, audit=audit).plan()
     finally:
         engine.dispose()
+
+
+def test_require_optional_says_not_checked_where_the_column_is_absent(engine, schema_kind):
+    if schema_kind == "server":
+        require_optional(engine, "messages", "server_id")  # present: no complaint
+        return
+    with pytest.raises(SourceQueryError, match=r"messages\.server_id is not in this database"):
+        require_optional(engine, "messages", "server_id")
+    with pytest.raises(ValueError, match="not an optional column"):
+        require_optional(engine, "messages", "epoch")
