@@ -6,7 +6,8 @@ audit every step, undo. One module per concept:
 - `audit`, `backup` — the JSONL audit log and the row backups
 - `sql_base` + `sql_actions`, `sql_controllers`, `sql_indexes` — database fixes;
   `sql_restore` — restore rows from a backup file when the ApplyResult is gone
-- `kube_actions` — Kubernetes actions with server-side dry run
+- `kube_actions` (Scale, RolloutRestart), `kube_rollback` (RolloutUndo, PatchResources),
+  `kube_pods` (DeletePod) — Kubernetes actions with server-side dry run
 - `local_actions` — single host: restart, pool size; `admin_actions` (+ `admin_api`) —
   the admin API calls (end a meeting, re-register, stop stale actors)
 - database actions see the runbook tables through `mcops.schema` (only the columns the
@@ -27,13 +28,9 @@ from mcops.remediate.base import (
     Remediation,
     run_action,
 )
-from mcops.remediate.kube_actions import (
-    DeletePod,
-    PatchResources,
-    RolloutRestart,
-    RolloutUndo,
-    Scale,
-)
+from mcops.remediate.kube_actions import RolloutRestart, Scale
+from mcops.remediate.kube_pods import DeletePod
+from mcops.remediate.kube_rollback import PatchResources, RolloutUndo
 from mcops.remediate.local_actions import LocalProcess, RestartLocalServer, SetPoolSize
 from mcops.remediate.sql_actions import (
     ClearLeftMemberUnread,

@@ -1,4 +1,6 @@
-"""Runbook 004's Kubernetes actions through the real `kubernetes` client.
+"""Runbook 004's Kubernetes actions through the real `kubernetes` client: the
+Deployment template with Scale and RolloutRestart here; RolloutUndo and PatchResources
+in `kube_rollback`, DeletePod in `kube_pods`.
 
 Every plan is a server-side dry run (``dryRun=All``) of the exact request apply will
 send, shown as a diff of spec paths; the plan keeps the object's resourceVersion and
@@ -22,14 +24,7 @@ from mcops.remediate._kube_diff import contains, diff
 from mcops.remediate.audit import AuditLog
 from mcops.remediate.base import ApplyResult, Plan, Remediation, require_id
 
-__all__ = [
-    "DeletePod",
-    "DeploymentAction",
-    "PatchResources",
-    "RolloutRestart",
-    "RolloutUndo",
-    "Scale",
-]
+__all__ = ["DeploymentAction", "KubeApis", "RolloutRestart", "Scale", "stale_on_conflict"]
 
 RESTARTED_AT = "kubectl.kubernetes.io/restartedAt"
 REVISION = "deployment.kubernetes.io/revision"
@@ -40,7 +35,7 @@ def _utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
-class _Kube:
+class KubeApis:
     """The two API groups we use, over one injectable ApiClient."""
 
     def __init__(self, api_client: k8s.ApiClient) -> None:
@@ -52,7 +47,7 @@ class _Kube:
         return dict(self.api.sanitize_for_serialization(obj))
 
 
-def _stale_on_conflict(err: ApiException, what: str, action: str) -> RemediationError:
+def stale_on_conflict(err: ApiException, what: str, action: str) -> RemediationError:
     if err.status in (409, 422):
         return StalePlan(
             f"{action}: the API server refused the write because {what} changed since the "
@@ -81,7 +76,7 @@ class DeploymentAction(Remediation):
         audit: AuditLog | None = None,
     ) -> None:
         super().__init__(reason=reason, audit=audit)
-        self.kube = _Kube(api_client)
+        self.kube = KubeApis(api_client)
         self.namespace = require_id("namespace", namespace)
         self.deployment = require_id("deployment", deployment)
 
@@ -200,7 +195,7 @@ class DeploymentAction(Remediation):
         try:
             self._patch(self._guarded(plan.state["body"], rv), dry_run=False)
         except ApiException as err:
-            raise _stale_on_conflict(err, self.target, self.name) from err
+            raise stale_on_conflict(err, self.target, self.name) from err
         after = self._read()
         if not contains(after, desired):
             raise VerificationFailed(
@@ -232,7 +227,7 @@ class DeploymentAction(Remediation):
         try:
             restored = self._patch(self._guarded(body, rv), dry_run=False)
         except ApiException as err:
-            raise _stale_on_conflict(err, self.target, self.name) from err
+            raise stale_on_conflict(err, self.target, self.name) from err
         return ApplyResult(
             plan=result.plan,
             status="undone",
@@ -321,227 +316,3 @@ class RolloutRestart(DeploymentAction):
                 "undo restores the previous pod template (another rollout)",
             ),
         )
-
-
-class RolloutUndo(DeploymentAction):
-    """kubectl rollout undo: copy a previous ReplicaSet's pod template into the Deployment."""
-
-    name = "rollout_undo"
-
-    def __init__(
-        self,
-        api_client: k8s.ApiClient,
-        namespace: str,
-        deployment: str,
-        *,
-        to_revision: int | None = None,
-        reason: str = "",
-        audit: AuditLog | None = None,
-    ) -> None:
-        super().__init__(api_client, namespace, deployment, reason=reason, audit=audit)
-        self.to_revision = to_revision
-
-    def _revisions(self, current: Mapping[str, Any]) -> dict[int, dict[str, Any]]:
-        selector = current["spec"].get("selector", {}).get("matchLabels", {})
-        listing = self.kube.apps.list_namespaced_replica_set(
-            self.namespace, label_selector=",".join(f"{k}={v}" for k, v in selector.items())
-        )
-        uid = current["metadata"].get("uid")
-        out: dict[int, dict[str, Any]] = {}
-        for item in listing.items:
-            rs = self.kube.plain(item)
-            owners = rs["metadata"].get("ownerReferences", [])
-            # like kubectl: only ReplicaSets this Deployment controls
-            if not any(
-                o.get("kind") == "Deployment"
-                and (o.get("uid") == uid or uid is None)
-                and o.get("name") == self.deployment
-                for o in owners
-            ):
-                continue
-            rev = rs["metadata"].get("annotations", {}).get(REVISION)
-            if rev is not None:
-                out[int(rev)] = rs
-        return out
-
-    def _change(self, current: Mapping[str, Any]) -> tuple[Any, dict[str, Any], tuple[str, ...]]:
-        revisions = self._revisions(current)
-        annotations = current["metadata"].get("annotations", {})
-        now = int(annotations.get(REVISION, max(revisions, default=0)))
-        if self.to_revision is not None:
-            wanted = self.to_revision
-        else:
-            older = [r for r in revisions if r < now]
-            if not older:
-                raise ScopeExceeded(
-                    f"{self.target} has no revision before {now} to roll back to "
-                    f"(revisions: {sorted(revisions)})",
-                    action=self.name,
-                )
-            wanted = max(older)
-        if wanted not in revisions:
-            raise ScopeExceeded(
-                f"revision {wanted} of {self.target} not found (revisions: {sorted(revisions)})",
-                action=self.name,
-            )
-        template = copy.deepcopy(revisions[wanted]["spec"]["template"])
-        template.get("metadata", {}).get("labels", {}).pop("pod-template-hash", None)
-        body = [{"op": "replace", "path": "/spec/template", "value": template}]
-        return (
-            body,
-            {"spec": {"template": template}},
-            (f"roll back from revision {now} to revision {wanted}",),
-        )
-
-
-class PatchResources(DeploymentAction):
-    """Raise one container's limits/requests (Scenario 4 Option 4, Scenario 7 Option 2)."""
-
-    name = "patch_resources"
-
-    def __init__(
-        self,
-        api_client: k8s.ApiClient,
-        namespace: str,
-        deployment: str,
-        *,
-        container: str,
-        limits: Mapping[str, str] | None = None,
-        requests: Mapping[str, str] | None = None,
-        reason: str = "",
-        audit: AuditLog | None = None,
-    ) -> None:
-        super().__init__(api_client, namespace, deployment, reason=reason, audit=audit)
-        self.container = require_id("container", container)
-        if not limits and not requests:
-            raise ScopeExceeded("give limits=... and/or requests=... (e.g. {'memory': '2Gi'})")
-        self.limits = dict(limits or {})
-        self.requests = dict(requests or {})
-
-    def _change(self, current: Mapping[str, Any]) -> tuple[Any, dict[str, Any], tuple[str, ...]]:
-        containers = copy.deepcopy(current["spec"]["template"]["spec"]["containers"])
-        names = [c["name"] for c in containers]
-        if self.container not in names:
-            raise ScopeExceeded(
-                f"container {self.container!r} not in {self.target} (containers: {names})",
-                action=self.name,
-            )
-        for c in containers:
-            if c["name"] == self.container:
-                res = c.setdefault("resources", {})
-                if self.limits:
-                    res["limits"] = {**res.get("limits", {}), **self.limits}
-                if self.requests:
-                    res["requests"] = {**res.get("requests", {}), **self.requests}
-        # The whole list: strategic merge matches by name; a plain merge still keeps all.
-        patch = {"spec": {"template": {"spec": {"containers": containers}}}}
-        return patch, patch, ("pods are replaced by a rolling update",)
-
-
-class DeletePod(Remediation):
-    """kubectl delete pod, guarded by the planned pod's uid (Scenarios 1–3, 5)."""
-
-    name = "delete_pod"
-    not_changed_on_failure = "the pod was not deleted"
-
-    def __init__(
-        self,
-        api_client: k8s.ApiClient,
-        namespace: str,
-        pod: str,
-        *,
-        reason: str = "",
-        audit: AuditLog | None = None,
-    ) -> None:
-        super().__init__(reason=reason, audit=audit)
-        self.kube = _Kube(api_client)
-        self.namespace = require_id("namespace", namespace)
-        self.pod = require_id("pod", pod)
-
-    @property
-    def target(self) -> str:
-        return f"kubernetes {self.namespace}/pod/{self.pod}"
-
-    def _read(self) -> dict[str, Any] | None:
-        try:
-            return self.kube.plain(self.kube.core.read_namespaced_pod(self.pod, self.namespace))
-        except ApiException as err:
-            if err.status == 404:
-                return None
-            raise
-
-    def _delete(self, uid: str, *, dry_run: bool) -> None:
-        self.kube.core.delete_namespaced_pod(
-            self.pod,
-            self.namespace,
-            dry_run=DRY_RUN if dry_run else None,
-            body=k8s.V1DeleteOptions(preconditions=k8s.V1Preconditions(uid=uid)),
-        )
-
-    def _plan(self) -> Plan:
-        pod = self._read()
-        if pod is None or pod["metadata"].get("deletionTimestamp"):
-            return Plan(
-                action=self.name,
-                target=self.target,
-                changes=(),
-                fingerprint="gone",
-                summary="nothing to do: the pod is gone or already terminating",
-                reversible=False,
-            )
-        uid = pod["metadata"]["uid"]
-        owners = [f"{o['kind']}/{o['name']}" for o in pod["metadata"].get("ownerReferences", [])]
-        self._delete(uid, dry_run=True)
-        note = (
-            "not reversible: the Deployment recreates the pod"
-            if owners
-            else "not reversible, and no controller owns this pod: nothing will recreate it"
-        )
-        change = {
-            "pod": self.pod,
-            "uid": uid,
-            "node": pod.get("spec", {}).get("nodeName"),
-            "phase": pod.get("status", {}).get("phase"),
-            "owner": ", ".join(owners) or None,
-        }
-        return Plan(
-            action=self.name,
-            target=self.target,
-            changes=(change,),
-            fingerprint=f"uid={uid}",
-            summary="1 pod to delete (server-side dry run)",
-            reversible=False,
-            notes=(note,),
-            state={"uid": uid},
-        )
-
-    def _apply(self, plan: Plan) -> ApplyResult:
-        pod = self._read()
-        if pod is None or pod["metadata"].get("deletionTimestamp"):
-            return ApplyResult(
-                plan=plan,
-                status="nothing_to_do",
-                changed=0,
-                message="the pod is already gone or terminating",
-            )
-        if pod["metadata"]["uid"] != plan.state["uid"]:
-            raise StalePlan(
-                f"{self.name}: {self.target} is a new pod (uid {pod['metadata']['uid']}, planned "
-                f"{plan.state['uid']}); nothing was deleted — make a new plan",
-                action=self.name,
-            )
-        try:
-            self._delete(plan.state["uid"], dry_run=False)
-        except ApiException as err:
-            raise _stale_on_conflict(err, self.target, self.name) from err
-        return ApplyResult(
-            plan=plan,
-            status="applied",
-            changed=1,
-            before=plan.changes,
-            message=plan.notes[0] if plan.notes else "",
-        )
-
-    def _undo(self, result: ApplyResult) -> ApplyResult:
-        # never reached: the base class refuses undo of a non-reversible plan
-        raise RemediationError("a deleted pod cannot be restored", action=self.name)

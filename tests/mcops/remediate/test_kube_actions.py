@@ -13,13 +13,9 @@ import pytest
 
 from mcops.errors import RemediationError, ScopeExceeded, StalePlan
 from mcops.remediate import ActionRefused
-from mcops.remediate.kube_actions import (
-    DeletePod,
-    PatchResources,
-    RolloutRestart,
-    RolloutUndo,
-    Scale,
-)
+from mcops.remediate.kube_actions import RolloutRestart, Scale
+from mcops.remediate.kube_pods import DeletePod
+from mcops.remediate.kube_rollback import PatchResources, RolloutUndo
 from mcops.thresholds import default_thresholds
 from tests.mcops.remediate.kube_double import deployment, pod, replica_set, running_kube
 

@@ -23,7 +23,7 @@ from mcops.remediate.preconditions import (
     actor_system_enabled,
     actor_system_from_signals,
 )
-from server.store.schema import conversations, messages
+from mcops.schema import conversations, messages
 from tests.mcops.remediate.conftest import commit, convo, insert, snapshot
 
 STEP_1 = "runbook 000 Handling Epoch Conflicts step 1"
