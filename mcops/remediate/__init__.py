@@ -1,7 +1,8 @@
 """Guarded remediations: plan (default, read-only), apply exactly the plan, verify,
 audit every step, undo. One module per concept:
 
-- `base` — Plan, Precondition, ApplyResult, the audited `Remediation` template, `run_action`
+- `base` — Plan, Precondition, ApplyResult, the audited `Remediation` template;
+  `report` — ActionReport and `run_action` (plan, apply only when asked)
 - `preconditions` — the runbook steps later actions wait for (runbook order)
 - `audit`, `backup` — the JSONL audit log and the row backups
 - `sql_base` + `sql_actions`, `sql_controllers`, `sql_indexes` — database fixes;
@@ -21,17 +22,16 @@ from mcops.remediate.audit import AuditLog, AuditRecord
 from mcops.remediate.base import (
     Action,
     ActionRefused,
-    ActionReport,
     ApplyResult,
     Plan,
     Precondition,
     Remediation,
-    run_action,
 )
 from mcops.remediate.kube_actions import RolloutRestart, Scale
 from mcops.remediate.kube_pods import DeletePod
 from mcops.remediate.kube_rollback import PatchResources, RolloutUndo
 from mcops.remediate.local_actions import LocalProcess, RestartLocalServer, SetPoolSize
+from mcops.remediate.report import ActionReport, run_action
 from mcops.remediate.sql_actions import (
     ClearLeftMemberUnread,
     DeleteDuplicateCommits,

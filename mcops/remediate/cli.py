@@ -16,7 +16,8 @@ from typing import Any
 
 from mcops.errors import ParameterError
 from mcops.remediate.audit import AuditLog
-from mcops.remediate.base import Action, run_action
+from mcops.remediate.base import Action
+from mcops.remediate.report import run_action
 
 __all__ = ["ACTIONS", "add_subcommand", "build_action", "register"]
 
