@@ -13,7 +13,6 @@ check was "not checked" is an error naming the sources and how to fix them.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from datetime import UTC, datetime
 from typing import Any
 
 from mcops.display import (
@@ -31,6 +30,7 @@ from mcops.errors import NotebookFailed
 from mcops.findings import Finding, Level
 from mcops.registry import check_spec
 from mcops.secrets import Redactor, redactor_for, resolve_all
+from mcops.utc import iso_now
 
 __all__ = [
     "Recorder",
@@ -48,10 +48,6 @@ def _ipython_display(bundle: Mapping[str, Any]) -> None:
     display(dict(bundle), raw=True)
 
 
-def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds")
-
-
 class Recorder:
     """Collects findings, source states, severity and remediations of one scenario run.
 
@@ -65,7 +61,7 @@ class Recorder:
         scenario: str,
         parameters: Mapping[str, Any] | None = None,
         display: Display | None = None,
-        clock: Callable[[], str] = _now,
+        clock: Callable[[], str] = iso_now,
     ) -> None:
         self.scenario = scenario
         self.parameters: dict[str, Any] = dict(parameters or {})

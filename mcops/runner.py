@@ -30,6 +30,7 @@ from mcops.evidence import nothing_checked_message, summary_from_notebook, worst
 from mcops.findings import Level
 from mcops.params import check_parameters, describe_notebook
 from mcops.secrets import Redactor, redactor_for, resolve
+from mcops.utc import iso_now
 
 __all__ = [
     "AUDIT_LOG_ENV",
@@ -166,7 +167,7 @@ def run_scenario(
     redactor = redactor_for(given)
     out = Path(out_dir) if out_dir is not None else _default_out_dir(scenario)
     out.mkdir(parents=True, exist_ok=True)
-    started_at = _utc_now()
+    started_at = iso_now()
     executed, failure = _execute(
         notebook, given, out=out, kernel_name=kernel_name, progress=progress
     )
@@ -251,7 +252,7 @@ def _write_evidence(
         "scenario": scenario,
         "status": "ok",
         "started_at": started_at,
-        "finished_at": _utc_now(),
+        "finished_at": iso_now(),
         "parameters": {
             **kernel_summary.get("parameters", {}),
             **{name: redactor.parameter(value) for name, value in given.items()},
@@ -407,7 +408,3 @@ def _default_out_dir(scenario: str) -> Path:
         n += 1
         candidate = base.with_name(f"{base.name}-{n}")
     return candidate
-
-
-def _utc_now() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds")

@@ -20,6 +20,7 @@ from mcops.errors import ParameterError
 from mcops.findings import Finding, Level
 from mcops.registry import KINDS, check_spec, routes_for
 from mcops.thresholds import Thresholds, default_thresholds
+from mcops.utc import to_utc
 
 __all__ = ["Severity", "SeverityContext", "assess", "format_duration"]
 
@@ -330,15 +331,13 @@ def _context(context: SeverityContext | Mapping[str, Any] | None) -> SeverityCon
         context = SeverityContext(**context)
     return replace(
         context,
-        incident_started_at=_utc(context.incident_started_at),
-        now=_utc(context.now),
+        incident_started_at=_maybe_utc(context.incident_started_at),
+        now=_maybe_utc(context.now),
     )
 
 
-def _utc(moment: datetime | None) -> datetime | None:
-    if moment is None or moment.tzinfo is not None:
-        return moment
-    return moment.replace(tzinfo=UTC)
+def _maybe_utc(moment: datetime | None) -> datetime | None:
+    return None if moment is None else to_utc(moment)
 
 
 def _titles(findings: Sequence[Finding], limit: int = 3) -> str:

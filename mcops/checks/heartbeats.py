@@ -17,6 +17,7 @@ import pandas as pd
 from mcops.checks import trends
 from mcops.findings import Finding, Level
 from mcops.thresholds import Thresholds, classify, default_thresholds
+from mcops.utc import timestamp
 
 __all__ = [
     "COUNTER",
@@ -49,7 +50,7 @@ def heartbeat_counts(frame: pd.DataFrame, *, since: datetime | None = None) -> p
 
 
 def _born_after(values: pd.Series, since: datetime) -> bool:
-    start = _utc(since)
+    start = timestamp(since)
     step = values.index.to_series().diff().median() if len(values) > 1 else pd.NaT
     slack = max(pd.Timedelta(seconds=1), 2 * step) if pd.notna(step) else pd.Timedelta(1, "s")
     return bool(pd.Timestamp(values.index[0]) > start + slack)
@@ -201,7 +202,7 @@ def _late_level(thresholds: Thresholds | None) -> Level:
 def _ages(stamps: pd.Series, now: datetime) -> pd.Series:
     moments = pd.to_datetime(stamps, utc=True)
     # a heartbeat after ``now`` (the window end, fixed when the run started) is age 0
-    return (_utc(now) - moments).dt.total_seconds().clip(lower=0)
+    return (timestamp(now) - moments).dt.total_seconds().clip(lower=0)
 
 
 def _judge_row(row: dict[str, Any], max_age: timedelta, late: Level) -> tuple[Level, str]:
@@ -215,11 +216,6 @@ def _judge_row(row: dict[str, Any], max_age: timedelta, late: Level) -> tuple[Le
     if status == "draining":
         return Level.INFO, f"{row['id']} draining: no new meetings, by design"
     return Level.OK, ""
-
-
-def _utc(moment: datetime | pd.Timestamp) -> pd.Timestamp:
-    stamp = pd.Timestamp(moment)
-    return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
 
 
 def _n(count: int, noun: str) -> str:

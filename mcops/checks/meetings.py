@@ -16,6 +16,7 @@ import pandas as pd
 
 from mcops.checks.backlog import counter_increase
 from mcops.findings import Finding, Level
+from mcops.utc import timestamp
 
 __all__ = [
     "GAUGES",
@@ -166,13 +167,8 @@ def idle_minutes(frame: pd.DataFrame, *, now: datetime) -> pd.DataFrame:
     """``frame`` with ``idle_minutes``: minutes from ``updated_at`` to ``now``."""
     if frame.empty:
         return frame.assign(idle_minutes=pd.Series(dtype="float64"))
-    idle = _utc(now) - pd.to_datetime(frame["updated_at"], utc=True)
+    idle = timestamp(now) - pd.to_datetime(frame["updated_at"], utc=True)
     return frame.assign(idle_minutes=(idle.dt.total_seconds() / 60).round(1))
-
-
-def _utc(moment: datetime) -> pd.Timestamp:
-    stamp = pd.Timestamp(moment)
-    return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
 
 
 def stale_meetings(frame: pd.DataFrame, *, now: datetime, stale_after: timedelta) -> Finding:

@@ -22,6 +22,7 @@ from datetime import datetime
 import pandas as pd
 
 from mcops.findings import Finding, Level
+from mcops.utc import timestamp
 
 __all__ = [
     "BAD_WAITING",
@@ -55,13 +56,6 @@ _POD_COLUMNS = ["pod", "phase", "ready", "restarts", "waiting_reason", "last_rea
 
 def _n(count: int, noun: str) -> str:
     return f"{count} {noun}" + ("" if count == 1 else "s")
-
-
-def _utc(moment: datetime | pd.Timestamp | None) -> pd.Timestamp | None:
-    if moment is None:
-        return None
-    stamp = pd.Timestamp(moment)
-    return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
 
 
 def _shown(pods: pd.DataFrame) -> pd.DataFrame:
@@ -141,7 +135,7 @@ def restarts(
         if "last_finished_at" in pods
         else pd.Series(pd.NaT, index=pods.index, dtype="datetime64[ns, UTC]")
     )
-    start = _utc(since)
+    start = timestamp(since)
     if start is None:
         recent = pd.Series(True, index=pods.index)
     else:
@@ -290,7 +284,7 @@ def recent_rollout(
     """
     if history.empty:
         return Finding.make(check, Level.OK, "No rollout history for this deployment", count=0)
-    start = _utc(since)
+    start = timestamp(since)
     created = pd.to_datetime(history["created"], utc=True)
     inside = history[(created >= start).to_numpy()].sort_values("revision")
     if inside.empty:

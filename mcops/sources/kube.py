@@ -27,7 +27,7 @@ from mcops.errors import (
     SourceUnreachable,
 )
 from mcops.sources.logparse import empty_logs, parse_prefixed_logs
-from mcops.sources.timewindow import to_utc
+from mcops.utc import to_utc
 
 __all__ = ["KubeSource", "default_api_client"]
 

@@ -31,7 +31,7 @@ from mcops.errors import (
 )
 from mcops.redact import redact_url
 from mcops.sources.promframe import frame_from_result, gc_paused
-from mcops.sources.timewindow import to_utc
+from mcops.utc import to_utc
 
 __all__ = ["PrometheusSource", "PrometheusTransport", "instant", "query_range", "range_"]
 

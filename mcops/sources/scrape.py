@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 
 import httpx
 import pandas as pd
@@ -19,12 +19,9 @@ from prometheus_client.parser import text_string_to_metric_families
 from mcops.errors import SourceAuthError, SourceConfigError, SourceQueryError, SourceUnreachable
 from mcops.redact import redact_url
 from mcops.sources.promframe import FRAME_COLUMNS, empty_frame
+from mcops.utc import now
 
 __all__ = ["metrics_url", "parse_exposition", "sample", "scrape"]
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 def metrics_url(service_url: str) -> str:
@@ -80,7 +77,7 @@ def scrape(
     timeout: float = 10.0,
     headers: dict[str, str] | None = None,
     client: httpx.Client | None = None,
-    clock: Callable[[], datetime] = _now,
+    clock: Callable[[], datetime] = now,
 ) -> pd.DataFrame:
     """One scrape of ``url`` (``service_url`` or its ``/metrics``) as a metrics frame."""
     target = metrics_url(url)
@@ -144,7 +141,7 @@ def sample(
     interval: float,
     timeout: float = 10.0,
     sleep: Callable[[float], None] = time.sleep,
-    clock: Callable[[], datetime] = _now,
+    clock: Callable[[], datetime] = now,
 ) -> pd.DataFrame:
     """Scrape ``samples`` times, ``interval`` seconds apart: a range-shaped frame."""
     if samples < 1:

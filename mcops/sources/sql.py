@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import pandas as pd
@@ -29,17 +29,13 @@ from mcops.errors import (
 )
 from mcops.redact import redact_url
 from mcops.sources.queries import QUERIES, NamedQuery
-from mcops.sources.timewindow import to_utc
+from mcops.utc import now, to_utc
 
 __all__ = ["connect", "normalise_url", "query", "redact_url"]
 
 _DIALECTS = {"sqlite": "SQLite", "postgresql": "PostgreSQL"}
 _HINT = "is DATABASE_URL pointing at the service's database?"
 _TIME_COLUMNS = re.compile(r"(_at|^last_heartbeat|^first_message|^last_message)$")
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 def normalise_url(database_url: str) -> URL:
@@ -236,7 +232,7 @@ def query(
     /,
     *,
     statement_timeout: float = 30.0,
-    clock: Callable[[], datetime] = _now,
+    clock: Callable[[], datetime] = now,
     **params: Any,
 ) -> pd.DataFrame:
     """Run the named runbook query ``name`` with bound ``params``; read-only, time-limited.

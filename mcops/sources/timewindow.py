@@ -8,20 +8,17 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from mcops.errors import ParameterError
+from mcops.utc import now, to_utc
 
-__all__ = ["Clock", "parse_window", "resolve_range", "resolve_until", "to_utc"]
+__all__ = ["Clock", "parse_window", "resolve_range", "resolve_until"]
 
 Clock = Callable[[], datetime]
 
 _UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 _WINDOW = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)\s*$")
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 def parse_window(value: str | timedelta, *, name: str = "window") -> timedelta:
@@ -43,15 +40,8 @@ def parse_window(value: str | timedelta, *, name: str = "window") -> timedelta:
     return timedelta(seconds=seconds)
 
 
-def to_utc(value: datetime) -> datetime:
-    """Naive datetimes are taken as UTC (the store's convention); aware ones converted."""
-    if value.tzinfo is None:
-        return value.replace(tzinfo=UTC)
-    return value.astimezone(UTC)
-
-
 def resolve_until(
-    value: str | datetime | None, *, name: str = "until", clock: Clock = _now
+    value: str | datetime | None, *, name: str = "until", clock: Clock = now
 ) -> datetime:
     """``""``/``None``/``"now"`` → now; an ISO 8601 time (``Z`` allowed) → that instant in UTC."""
     if isinstance(value, datetime):
@@ -71,7 +61,7 @@ def resolve_until(
 
 
 def resolve_range(
-    window: str | timedelta, until: str | datetime | None = None, *, clock: Clock = _now
+    window: str | timedelta, until: str | datetime | None = None, *, clock: Clock = now
 ) -> tuple[datetime, datetime]:
     """(start, end) in UTC for a notebook's ``window`` and ``until`` parameters."""
     end = resolve_until(until, clock=clock)
