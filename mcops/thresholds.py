@@ -12,7 +12,6 @@ and type, so a typo in an override fails loudly instead of silently keeping a de
 from __future__ import annotations
 
 import dataclasses
-import re
 import types
 import typing
 from collections.abc import Mapping
@@ -25,6 +24,7 @@ from typing import Any
 
 import yaml
 
+from mcops.durations import parse_duration
 from mcops.errors import ParameterError
 from mcops.findings import Level
 
@@ -215,18 +215,6 @@ class Thresholds:
 _PACKAGED = "thresholds.yaml"
 #: libyaml's safe loader is ~10x faster than the pure-Python one; both are safe.
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)\s*$")
-_UNIT_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
-
-
-def parse_duration(text: str | float) -> timedelta:
-    """``"30s"``, ``"5m"``, ``"1h"``, ``"7d"`` (or a number of seconds) as a timedelta."""
-    if isinstance(text, (int, float)) and not isinstance(text, bool):
-        return timedelta(seconds=text)
-    match = _DURATION.match(str(text))
-    if match is None:
-        raise ValueError(f"{text!r} is not a duration; write e.g. 30s, 5m, 1h or 7d")
-    return timedelta(seconds=float(match[1]) * _UNIT_SECONDS[match[2]])
 
 
 def load_thresholds(path: str | Path | None = None) -> Thresholds:

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import re
 import sys
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from mcops.durations import parse_positive_duration
 from mcops.errors import ParameterError
 from mcops.remediate.audit import AuditLog
 from mcops.remediate.base import Action
@@ -21,15 +21,9 @@ from mcops.remediate.report import run_action
 
 __all__ = ["ACTIONS", "add_subcommand", "build_action", "register"]
 
-_DURATION = re.compile(r"^(\d+(?:\.\d+)?)([smhd])$")
-_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-
 
 def _duration(text: str) -> dt.timedelta:
-    match = _DURATION.match(text)
-    if not match:
-        raise ParameterError(f"older_than={text!r} is not a duration like 30m, 1h, 2d")
-    return dt.timedelta(seconds=float(match[1]) * _UNITS[match[2]])
+    return parse_positive_duration(text, name="older_than")
 
 
 def _bool(text: str) -> bool:

@@ -6,10 +6,10 @@ same everywhere: they name the parameter, the value and a working example.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
+from mcops.durations import parse_positive_duration
 from mcops.errors import ParameterError
 from mcops.utc import now, to_utc
 
@@ -17,27 +17,10 @@ __all__ = ["Clock", "parse_window", "resolve_range", "resolve_until"]
 
 Clock = Callable[[], datetime]
 
-_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
-_WINDOW = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)\s*$")
-
 
 def parse_window(value: str | timedelta, *, name: str = "window") -> timedelta:
     """``"1h"`` → ``timedelta(hours=1)``; units ms, s, m, h, d, w, as in PromQL."""
-    if isinstance(value, timedelta):
-        if value <= timedelta(0):
-            raise ParameterError(f"{name}={value!r} must be positive, e.g. '1h'", name=name)
-        return value
-    match = _WINDOW.match(str(value))
-    if match is None:
-        raise ParameterError(
-            f"{name}={value!r} is not a duration: write a number and a unit "
-            "(ms, s, m, h, d, w), e.g. '15m', '1h' or '7d'",
-            name=name,
-        )
-    seconds = float(match.group(1)) * _UNITS[match.group(2)]
-    if seconds <= 0:
-        raise ParameterError(f"{name}={value!r} must be positive, e.g. '1h'", name=name)
-    return timedelta(seconds=seconds)
+    return parse_positive_duration(value, name=name)
 
 
 def resolve_until(
