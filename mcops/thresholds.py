@@ -80,9 +80,6 @@ class PoolTuning:
     """Runbook 000's DbConfig and pool tuning table."""
 
     default_max: int
-    min_connections: int
-    acquire_timeout: timedelta
-    idle_timeout: timedelta
     reduce_below: int
     reduce_to: int
     ok_upto: int

@@ -246,7 +246,6 @@ def test_named_numbers_from_both_runbooks():
     assert t.windows.mailbox_critical_escalate_after == timedelta(minutes=5)
     assert t.inactivity.cleanup_interval == timedelta(minutes=5)
     assert t.pool.default_max == 10
-    assert t.pool.acquire_timeout == timedelta(seconds=30)
     assert t.pool.temporary_max == 30
     assert t.alerts["MCHighMemory"].for_duration == timedelta(minutes=10)
     assert t.alerts["MCHighCPU"].for_duration == timedelta(minutes=5)
