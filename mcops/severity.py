@@ -200,7 +200,7 @@ def _p(
     row = t.severity.p[level]
     notes = [row.escalation + "."]
     notes += _p_time_notes(level, persisted, t)
-    notes += _p_escalation_notes(judged, ctx)
+    notes += _p_escalation_notes(level, judged, ctx, t)
     return Severity(
         scheme="P",
         level=level,
@@ -281,15 +281,21 @@ def _p_time_notes(level: str, persisted: timedelta | None, t: Thresholds) -> lis
     return notes
 
 
-def _p_escalation_notes(judged: Sequence[Finding], ctx: SeverityContext) -> list[str]:
+def _p_escalation_notes(
+    level: str, judged: Sequence[Finding], ctx: SeverityContext, t: Thresholds
+) -> list[str]:
     """004's per-scenario escalation lines that the findings make relevant."""
     notes = []
+    if level in ("P1", "P2"):  # Initial Response 1: "Acknowledge alert within 5 minutes"
+        ack = format_duration(t.windows.acknowledge_within)
+        notes.append(f"Acknowledge the page within {ack}; post in #incidents.")
     firing = _at(judged, Level.WARNING)
     if _of(firing, "loss"):  # Scenario 1
         notes.append("Messages are being dropped: escalate to the Service Owner immediately.")
     if any(f.check == "mailbox_depth" for f in _at(judged, Level.CRITICAL)):  # Scenario 1
+        after = format_duration(t.windows.mailbox_critical_escalate_after)
         notes.append(
-            "If the mailbox stays above 500 for more than 5 minutes, escalate to the Service Owner."
+            f"If the mailbox stays above 500 for more than {after}, escalate to the Service Owner."
         )
     if _of(firing, "panic"):  # Scenario 2
         notes.append("Any actor panic is critical: page immediately; escalate to the MC Team.")

@@ -106,16 +106,11 @@ class Windows:
 
     stale_conversation: timedelta
     stale_meeting: timedelta
-    heartbeat_recent: timedelta
-    epoch_conflict_lookback: timedelta
     epoch_conflict_recheck: timedelta
     mailbox_critical_escalate_after: timedelta
     rate_window: timedelta
     spawn_rate_window: timedelta
-    triage_logs_since: timedelta
-    daily_logs_since: timedelta
     acknowledge_within: timedelta
-    dashboard_history: timedelta
 
 
 @dataclass(frozen=True)
@@ -159,22 +154,11 @@ class SeverityTables:
 class Remediation:
     scale_replicas: int
     memory_limit: str
-    cpu_limit: str
-    memory_request: str
-    cpu_request: str
-    daily_restart_cron: str
-    postgres_max_connections: int
-    postgres_shared_buffers: str
-    postgres_effective_cache_size: str
-    log_min_duration_statement_ms: int
 
 
 @dataclass(frozen=True)
 class Logs:
     quick_check_tail: int
-    scenario_tail: int
-    search_tail: int
-    panic_context_lines: int
 
 
 @dataclass(frozen=True)

@@ -385,9 +385,18 @@ def test_escalate_now_once_past_the_escalation_time(level, after):
     assert "escalate now" in late.escalation
 
 
+@pytest.mark.parametrize(
+    ("level", "paged"), [("P1", True), ("P2", True), ("P3", False), ("P4", False)]
+)
+def test_pages_are_acknowledged_within_5_minutes(level, paged):
+    """004 Initial Response 1: "Acknowledge alert within 5 minutes" (P1 and P2 page)."""
+    s = assess(EXAMPLE[level], scheme="P")
+    assert ("Acknowledge the page within 5 min" in s.escalation) is paged
+
+
 def test_p_escalation_lines_of_the_scenarios():
     s = assess([f("mailbox_depth", "critical"), f("messages_dropped", "warning")], scheme="P")
-    assert "above 500 for more than 5 minutes" in s.escalation
+    assert "above 500 for more than 5 min," in s.escalation  # Scenario 1 Escalation
     assert "above 500" not in assess([f("mailbox_depth", "warning")], scheme="P").escalation
     assert "GC Team" in assess([f("gc_mc_mismatch", "warning")], scheme="P").escalation
 

@@ -242,7 +242,6 @@ def test_named_numbers_from_both_runbooks():
     t = default_thresholds()
     assert t.windows.stale_conversation == timedelta(days=7)
     assert t.windows.stale_meeting == timedelta(hours=1)
-    assert t.windows.heartbeat_recent == timedelta(seconds=30)
     assert t.windows.mailbox_critical_escalate_after == timedelta(minutes=5)
     assert t.inactivity.cleanup_interval == timedelta(minutes=5)
     assert t.pool.default_max == 10
