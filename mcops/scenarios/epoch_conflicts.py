@@ -17,11 +17,12 @@ import pandas as pd
 from mcops.checks.epochs import read_signals
 from mcops.remediate.audit import resolve_audit_path
 from mcops.remediate.backup import backup_dir
+from mcops.schema import require_optional
 
 if TYPE_CHECKING:
     from mcops.investigation import Investigation
 
-__all__ = ["remediation_files", "signals"]
+__all__ = ["duplicate_writers", "remediation_files", "signals"]
 
 
 def signals(inv: Investigation) -> pd.DataFrame:
@@ -30,6 +31,13 @@ def signals(inv: Investigation) -> pd.DataFrame:
     See `mcops.checks.epochs.read_signals`: only when both fail is the check not checked.
     """
     return read_signals(config=lambda: inv.service.config(), logs=inv.logs)
+
+
+def duplicate_writers(inv: Investigation) -> pd.DataFrame:
+    """Step 2's writers of the duplicates: needs ``messages.server_id``, which the runbooks
+    do not require; where the real table lacks it the check says "not checked"."""
+    require_optional(inv.database, "messages", "server_id")
+    return inv.sql("duplicate_writers")
 
 
 def remediation_files(

@@ -109,6 +109,15 @@ def _classify(err: BaseException, shown: str, *, timeout: float | None = None) -
             fix="the database is slow or locked; retry, or raise statement_timeout",
             state="timed out",
         )
+    column = re.search(r'column "?([\w.]+)"? does not exist|no such column: (\S+)', text)
+    if column:
+        name = column.group(1) or column.group(2)
+        return SourceQueryError(
+            f"{shown}: column {name!r} does not exist",
+            source="sql",
+            target=shown,
+            fix=f"this database's schema lacks a column the query reads — {_HINT}",
+        )
     missing = re.search(r'relation "([^"]+)" does not exist|no such table: (\S+)', text)
     if missing:
         table = missing.group(1) or missing.group(2)

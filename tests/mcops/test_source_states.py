@@ -139,3 +139,34 @@ def test_an_unreachable_service_probed_first_is_never_ok():
     inv = investigation(service_url=f"http://127.0.0.1:{closed_port()}")
     inv.probe_health()
     assert states(inv) == {"service": "refused"}
+
+
+@pytest.mark.parametrize("dialect", ["sqlite", "postgresql"])
+def test_a_missing_column_is_a_query_error_not_an_unreachable_database(tmp_path, dialect):
+    """The database answered: a schema without the optional writer id is the query's
+    problem (that check is "not checked"), never "cannot connect"."""
+    import sqlalchemy as sa
+
+    if dialect == "sqlite":
+        url = f"sqlite:///{tmp_path / 'r.db'}"
+    else:
+        url = "postgresql://postgres@127.0.0.1:5432/test"
+    writer = sa.create_engine(url.replace("postgresql://", "postgresql+psycopg://"))
+    name = f"messages_nocol_{dialect}"
+    with writer.begin() as conn:
+        conn.execute(sa.text(f"DROP TABLE IF EXISTS {name}"))
+        conn.execute(sa.text(f"CREATE TABLE {name} (id TEXT, convo_id TEXT)"))
+    try:
+        engine = connect(url)
+        with pytest.raises(SourceError) as err, engine.connect() as conn:
+            try:
+                conn.execute(sa.text(f"SELECT server_id FROM {name}"))
+            except sa.exc.DBAPIError as raw:
+                from mcops.sources.sql import _classify
+
+                raise _classify(raw, url) from None
+        assert (err.value.state, "server_id" in str(err.value)) == ("query error", True)
+    finally:
+        with writer.begin() as conn:
+            conn.execute(sa.text(f"DROP TABLE IF EXISTS {name}"))
+        writer.dispose()

@@ -164,6 +164,6 @@ def test_unreachable_database_is_exit_2_with_a_readable_error(tmp_path):
     message = summary["error"]["message"]
     assert "database" in message and "fix" in message.lower(), message
     assert "Traceback" not in message
-    assert summary["sources"]["database"]["state"] in {"unreachable", "error"}
+    assert summary["sources"]["database"]["state"] == "refused"  # port 1: what happened
     assert all(f["level"] == "info" for f in summary["findings"])
     assert PASSWORD.encode() not in run.evidence_bytes()
