@@ -14,7 +14,6 @@ it investigates is down; its frame comes back empty so plots still draw.
 from __future__ import annotations
 
 import inspect
-import re
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
@@ -22,7 +21,7 @@ from typing import Any
 import pandas as pd
 from IPython.display import Markdown, display
 
-from mcops import plots, promql, snapshot
+from mcops import plots
 from mcops.checks import service as service_checks
 from mcops.errors import (
     McopsError,
@@ -40,15 +39,13 @@ from mcops.remediate import Action, ActionReport, AdminApi, run_action
 from mcops.severity import Severity, SeverityContext, assess
 from mcops.sources import logs as log_source
 from mcops.sources import sql
+from mcops.sources.metrics import MetricsBackend, PrometheusMetrics, ScrapeMetrics
 from mcops.sources.prometheus import PrometheusSource
-from mcops.sources.scrape import metrics_url, sample
 from mcops.sources.service import ServiceSource
 from mcops.sources.timewindow import parse_window, resolve_until
 from mcops.thresholds import Thresholds, default_thresholds, load_thresholds
 
 __all__ = ["Investigation"]
-
-_BARE_METRIC = re.compile(r"^[A-Za-z_:][A-Za-z0-9_:]*$")
 
 
 class Investigation:
@@ -162,23 +159,43 @@ class Investigation:
             self._cache["log_frame"] = frame
         return self._cache["log_frame"]
 
-    def key_metrics(self) -> pd.DataFrame:
-        """The runbooks' key metrics now: Prometheus if given, else two scrapes of /metrics."""
-        if "snapshot" not in self._cache:
+    @property
+    def metrics(self) -> MetricsBackend:
+        """The metrics backend, chosen once: Prometheus when ``prometheus_url`` is given,
+        else scrapes of ``service_url/metrics``. Each reports its outcome as a source state."""
+        if "metrics" not in self._cache:
             if self.params.get("prometheus_url"):
-                spawn = int(self.thresholds.windows.spawn_rate_window.total_seconds())
-                frame = snapshot.from_prometheus(
-                    self.prometheus, spawn_window=f"{spawn}s", at=self.until
+                backend: MetricsBackend = PrometheusMetrics(
+                    lambda: self.prometheus,
+                    since=self.since,
+                    until=self.until,
+                    window_label=str(self.params.get("window") or "1h"),
                 )
             else:
-                url = self._given("service_url", "metrics", "pass -p service_url=...")
-                try:
-                    frame = snapshot.from_scrape(url)
-                except SourceError as err:
-                    self.record_source("metrics", err)
-                    raise
-                self.record_source("metrics", None, f"scraped {url}/metrics twice")
-            self._cache["snapshot"] = frame
+                backend = ScrapeMetrics(
+                    self._scrape_url,
+                    lambda error, detail: self.record_source("metrics", error, detail),
+                )
+            self._cache["metrics"] = backend
+        return self._cache["metrics"]
+
+    def _scrape_url(self) -> str:
+        url = str(self.params.get("service_url") or "")
+        if not url:
+            why = "service_url is empty (prometheus_url too: both empty, no metrics source)"
+            self.recorder.source("metrics", "not given", why)
+            raise SourceConfigError(
+                why,
+                source="metrics",
+                fix="pass -p prometheus_url=http://prometheus:9090 or -p service_url=http://host:8080",
+            )
+        return url
+
+    def key_metrics(self) -> pd.DataFrame:
+        """The runbooks' key metrics now (`mcops.snapshot`), from the metrics backend."""
+        if "snapshot" not in self._cache:
+            spawn = int(self.thresholds.windows.spawn_rate_window.total_seconds())
+            self._cache["snapshot"] = self.metrics.measure("key_metrics", spawn_window=f"{spawn}s")
         return self._cache["snapshot"]
 
     def metric_range(
@@ -186,47 +203,11 @@ class Investigation:
     ) -> pd.DataFrame:
         """A PromQL template (`mcops.promql`) or a bare metric name over the window.
 
-        With ``prometheus_url``: a range query from ``since`` to ``until`` (about 240
-        points, whole seconds apart). Without: the bare metric from ``samples`` scrapes of
-        ``service_url/metrics`` ``interval`` s apart, taken now and shared by every call,
-        so a trend still gets its three points; a template with functions (``rate``,
-        ``histogram_quantile``) needs Prometheus and raises SourceConfigError.
+        Delegates to `metrics`: with Prometheus a range from ``since`` to ``until``;
+        without, the bare metric from ``samples`` scrapes ``interval`` s apart, shared by
+        every call. A template with functions needs Prometheus (SourceConfigError).
         """
-        if name in promql.TEMPLATES:
-            text = promql.render(name, **params)
-        elif _BARE_METRIC.match(name) and not params:
-            text = name
-        else:
-            raise SourceConfigError(
-                f"{name!r} is neither a PromQL template nor a metric name",
-                source="prometheus",
-                fix=f"use one of: {', '.join(sorted(promql.TEMPLATES))}, or a metric name",
-            )
-        if self.params.get("prometheus_url"):
-            step = max(1, round(self.window.total_seconds() / 240))  # whole seconds
-            return self.prometheus.query_range(text, start=self.since, end=self.until, step=step)
-        if not _BARE_METRIC.match(text):
-            raise SourceConfigError(
-                f"{name} ({text}) needs Prometheus: a scrape has no history to compute it from",
-                source="prometheus",
-                fix="pass -p prometheus_url=http://prometheus:9090",
-            )
-        frame = self._sampled(samples, interval)
-        return frame[frame["metric"].astype("str") == text].reset_index(drop=True)
-
-    def _sampled(self, samples: int, interval: float) -> pd.DataFrame:
-        key = f"samples:{samples}:{interval}"
-        if key not in self._cache:
-            url = self._given("service_url", "metrics", "pass -p service_url=... or prometheus_url")
-            try:
-                frame = sample(metrics_url(url), samples=samples, interval=interval)
-            except SourceError as err:
-                self.record_source("metrics", err)
-                raise
-            detail = f"scraped /metrics {samples}x, {interval:g}s apart"
-            self.record_source("metrics", None, detail)
-            self._cache[key] = frame
-        return self._cache[key]
+        return self.metrics.sampling(samples=samples, interval=interval).range(name, **params)
 
     def database_for_actions(self) -> str | None:
         """The database URL remediations write through; None when not given or unreachable.

@@ -3,13 +3,13 @@
 Both paths give one frame — ``key`` (a metric key of thresholds.yaml), ``value``,
 ``operation`` (message type for latencies, else empty) and ``source`` — so triage and
 actor_health judge a service the same way whether or not Prometheus survives the
-incident. Without Prometheus, rates come from two scrapes ``interval`` seconds apart.
+incident. Without Prometheus, rates come from the scrapes the metrics backend shares
+(`mcops.sources.metrics.ScrapeMetrics`); this module only computes.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from datetime import datetime
 
 import pandas as pd
@@ -17,9 +17,8 @@ import pandas as pd
 from mcops import promql
 from mcops.sources.promcalc import rate
 from mcops.sources.prometheus import PrometheusSource
-from mcops.sources.scrape import metrics_url, sample
 
-__all__ = ["SNAPSHOT_COLUMNS", "from_prometheus", "from_scrape"]
+__all__ = ["SNAPSHOT_COLUMNS", "from_prometheus", "from_samples"]
 
 SNAPSHOT_COLUMNS = ["key", "value", "operation", "source"]
 
@@ -108,18 +107,12 @@ def _ratio(part: float, whole: float) -> float:
     return part / whole if whole and not math.isnan(whole) else math.nan
 
 
-def from_scrape(
-    service_url: str,
-    *,
-    interval: float = 2.0,
-    sampler: Callable[..., pd.DataFrame] = sample,
-) -> pd.DataFrame:
-    """Key metrics from two scrapes of ``service_url/metrics``, ``interval`` s apart.
+def from_samples(samples: pd.DataFrame) -> pd.DataFrame:
+    """Key metrics from a few scrapes of ``/metrics`` (rates between the first and last).
 
     Latency per message type is the server's own ``actor_message_duration_p95`` gauge
-    (runbook 000's curl), since two scrapes are too few for a histogram rate.
+    (runbook 000's curl), since a few scrapes are too few for a histogram rate.
     """
-    samples = sampler(metrics_url(service_url), samples=2, interval=interval)
     last = samples[samples["timestamp"] == samples["timestamp"].max()]
     rates = rate(samples)
     rows = [

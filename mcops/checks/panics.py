@@ -2,9 +2,9 @@
 
 The panic counter ``mc_actor_panics_total{actor_type}`` is read from Prometheus
 (``increase`` over the window) or, without Prometheus, from the service's ``/metrics``
-(the counter since the process started): `mcops.scenarios.actor_panics` reads it. Here
-are the judges, pure functions of frames, and the arithmetic that turns a scrape into the
-frame a Prometheus query would have given.
+(the counter since the process started): `mcops.scenarios.actor_panics` reads it through
+the metrics backend, which also counts the increases between scrapes (resets handled in
+`mcops.sources.promcalc`). Here are the judges, pure functions of frames.
 """
 
 from __future__ import annotations
@@ -22,7 +22,6 @@ __all__ = [
     "counts_from_scrape",
     "counts_from_vector",
     "first_panic_at",
-    "increases_from_samples",
     "likely_cause",
     "panic_counts",
     "panic_recurrence",
@@ -192,31 +191,6 @@ def panics_in_logs(logs: pd.DataFrame) -> Finding:
 
 
 # ---------------------------------------------------------------- step 5: recurring?
-
-
-def increases_from_samples(frame: pd.DataFrame) -> pd.DataFrame:
-    """Scrape samples of the counter → per-sample increases (``timestamp``, ``actor_type``,
-    ``value``), counter resets handled as Prometheus does (a drop adds the new value)."""
-    columns = ["timestamp", "actor_type", "value"]
-    if frame.empty or "metric" not in frame:
-        return pd.DataFrame(columns=columns)
-    rows = frame[frame["metric"].astype("string") == _METRIC]
-    if rows.empty or "actor_type" not in rows:
-        return pd.DataFrame(columns=columns)
-    rows = rows.assign(actor_type=rows["actor_type"].astype("string")).sort_values("timestamp")
-    parts = []
-    for kind, group in rows.groupby("actor_type", sort=True):
-        values = group["value"]
-        diff = values.diff().iloc[1:]  # the first sample has nothing to rise from
-        diff = diff.where(diff >= 0, values.iloc[1:])
-        parts.append(
-            pd.DataFrame(
-                {"timestamp": group["timestamp"].iloc[1:], "actor_type": kind, "value": diff}
-            )
-        )
-    if not parts:
-        return pd.DataFrame(columns=columns)
-    return pd.concat(parts, ignore_index=True)
 
 
 def panic_recurrence(

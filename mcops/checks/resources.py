@@ -14,21 +14,7 @@ import pandas as pd
 from mcops.findings import Finding, Level
 from mcops.thresholds import Thresholds, classify
 
-__all__ = ["capacity", "memory_usage", "ratio_from_scrapes"]
-
-
-def ratio_from_scrapes(samples: pd.DataFrame, numerator: str, denominator: str) -> pd.DataFrame:
-    """``numerator / denominator`` (each summed over its series) at every scrape.
-
-    Scrapes where the denominator is missing or 0 (no limit configured) are left out.
-    """
-    if samples.empty:
-        return pd.DataFrame(columns=["timestamp", "value"])
-    names = samples["metric"].astype("str")
-    top = samples[names == numerator].groupby("timestamp")["value"].sum()
-    bottom = samples[names == denominator].groupby("timestamp")["value"].sum()
-    ratio = (top / bottom[bottom > 0]).dropna()
-    return pd.DataFrame({"timestamp": ratio.index, "value": ratio.to_numpy()})
+__all__ = ["capacity", "memory_usage"]
 
 
 def _judged_now(

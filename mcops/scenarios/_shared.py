@@ -2,9 +2,9 @@
 
 The platform parameters (which cluster objects a remediation may touch), the MC in
 focus, the MC's meeting gauges and CPU over its limit (meeting_lifecycle and
-resource_pressure, high_latency and resource_pressure), and the arithmetic that lets a
-few scrapes of ``/metrics`` stand in for a Prometheus range when Prometheus is gone.
-The judges in `mcops.checks` never see which of the two answered.
+resource_pressure, high_latency and resource_pressure). The
+metrics backend (`Investigation.metrics`) chose Prometheus or scrapes once; the judges
+in `mcops.checks` never see which of the two answered.
 """
 
 from __future__ import annotations
@@ -14,9 +14,8 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from mcops.checks.meetings import GAUGES
-from mcops.errors import SourceConfigError, SourceError
+from mcops.errors import SourceError
 from mcops.findings import Level
-from mcops.sources.promcalc import histogram_quantile, rate
 
 if TYPE_CHECKING:
     from kubernetes.client import ApiClient
@@ -32,9 +31,6 @@ __all__ = [
     "meeting_gauges",
     "namespace",
     "on_kubernetes",
-    "quantile_from_scrapes",
-    "rate_from_scrapes",
-    "service_url",
 ]
 
 
@@ -70,18 +66,6 @@ def fired(inv: Investigation, check: str) -> bool:
     return any(f.check == check and f.checked and f.level >= Level.WARNING for f in inv.findings)
 
 
-def service_url(inv: Investigation) -> str:
-    """``service_url`` for a scrape of ``/metrics``; raises when neither metrics source is given."""
-    url = str(inv.params.get("service_url") or "")
-    if not url:
-        raise SourceConfigError(
-            "service_url and prometheus_url are both empty",
-            source="metrics",
-            fix="pass -p prometheus_url=http://prometheus:9090 or -p service_url=http://host:8080",
-        )
-    return url
-
-
 def focus_mc_id(inv: Investigation) -> str:
     """``mc_id`` if given, else the MC behind ``service_url``; "" when neither is known."""
     if given := str(inv.params.get("mc_id") or ""):
@@ -97,7 +81,7 @@ def focus_mc_id(inv: Investigation) -> str:
 
 def meeting_gauges(inv: Investigation) -> pd.DataFrame:
     """Both meeting gauges over the window (Prometheus), else three scrapes 1 s apart."""
-    frames = [f for f in (inv.metric_range(name) for name in GAUGES) if not f.empty]
+    frames = [f for f in (inv.metrics.range(name) for name in GAUGES) if not f.empty]
     if not frames:  # neither gauge exported: meeting_counts says so
         return pd.DataFrame(columns=["timestamp", "metric", "value"])
     return pd.concat(frames, ignore_index=True)
@@ -105,33 +89,5 @@ def meeting_gauges(inv: Investigation) -> pd.DataFrame:
 
 def cpu_ratio(inv: Investigation) -> pd.DataFrame:
     """CPU used over the limit (Kubernetes) or over one core (a local server)."""
-    if inv.params.get("prometheus_url"):
-        name = deployment(inv) or "meeting-controller"
-        return inv.metric_range("mc_cpu_ratio", pod_regex=f"{name}-.*")
-    grown = rate_from_scrapes(inv.metric_range("process_cpu_seconds_total"))
-    return grown[grown["metric"].astype("str") == "process_cpu_seconds_total"]
-
-
-def quantile_from_scrapes(
-    samples: pd.DataFrame, q: float, *, by: tuple[str, ...] = ()
-) -> pd.DataFrame:
-    """``histogram_quantile(q, rate(..._bucket))`` between the first and last scrape.
-
-    Rows with no observation between the scrapes (NaN) are dropped: no traffic is no
-    latency to judge. The ``timestamp`` is the last scrape's.
-    """
-    if samples.empty:
-        return pd.DataFrame(columns=["timestamp", *by, "value"])
-    grown = rate(samples)
-    grown = grown[grown["metric"].astype("str").str.endswith("_bucket")]
-    if grown.empty:
-        return pd.DataFrame(columns=["timestamp", *by, "value"])
-    result = histogram_quantile(q, grown, by=by).dropna(subset=["value"])
-    return result.drop(columns=["metric"]).assign(timestamp=samples["timestamp"].max())
-
-
-def rate_from_scrapes(samples: pd.DataFrame) -> pd.DataFrame:
-    """Per-second growth of every counter between the first and last scrape."""
-    if samples.empty:
-        return pd.DataFrame(columns=["timestamp", "metric", "value"])
-    return rate(samples).assign(timestamp=samples["timestamp"].max())
+    pods = f"{deployment(inv) or 'meeting-controller'}-.*"
+    return inv.metrics.measure("cpu_ratio", pod_regex=pods)

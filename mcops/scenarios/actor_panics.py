@@ -1,23 +1,20 @@
 """Runbook 004 Scenario 2 (Actor Panics): what to read, from where, and the fixes to plan.
 
-The panic counter ``mc_actor_panics_total{actor_type}`` comes from Prometheus
-(``increase`` over the window) or, without Prometheus, from the service's ``/metrics``
-(the counter since the process started, or two scrapes for the runbook's "watch");
+The panic counter ``mc_actor_panics_total{actor_type}`` comes from the metrics backend:
+Prometheus (``increase`` over the window) or the service's ``/metrics`` (the counter
+since the process started, or two scrapes for the runbook's "watch");
 rollouts from the Kubernetes API. The judges in `mcops.checks.panics` only see frames.
 """
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from mcops import promql
-from mcops.checks.panics import counts_from_scrape, counts_from_vector, increases_from_samples
+from mcops.checks.panics import counts_from_vector
 from mcops.errors import SourceConfigError
-from mcops.scenarios._shared import deployment, kube_api, namespace, on_kubernetes, service_url
-from mcops.sources.scrape import sample, scrape
+from mcops.scenarios._shared import deployment, kube_api, namespace, on_kubernetes
 
 if TYPE_CHECKING:
     from kubernetes.client import ApiClient
@@ -32,45 +29,20 @@ WATCH_INTERVAL_S = 5.0
 _REASON = "runbook 004 Scenario 2: actor panics"
 
 
-def _duration(window: timedelta) -> str:
-    return f"{max(1, int(window.total_seconds()))}s"
-
-
 def counts(inv: Investigation) -> pd.DataFrame:
-    """Steps 1–2: panics by actor type, from Prometheus over the window, else one scrape.
-
-    ``attrs["over"]`` says what the numbers cover ("the last 1h" or "since the
-    service started").
-    """
-    if inv.params.get("prometheus_url"):
-        query = promql.render("mc_panics", window=_duration(inv.window))
-        frame = counts_from_vector(inv.prometheus.instant(query, at=inv.until))
-        frame.attrs["over"] = f"in the last {inv.params.get('window') or '1h'}"
-        return frame
-    url = service_url(inv)
-    frame = counts_from_scrape(scrape(url))
-    inv.recorder.source("metrics", "ok", f"scraped {url}/metrics")
-    frame.attrs["over"] = "since the service started"
-    return frame
+    """Steps 1–2: panics by actor type, over the window (Prometheus) or since the service
+    started (a scrape). ``attrs["over"]`` says which."""
+    frame = inv.metrics.measure("panics")
+    counts = counts_from_vector(frame)
+    counts.attrs["over"] = frame.attrs.get("over", "")
+    return counts
 
 
 def increases(inv: Investigation, *, points: int = 120) -> pd.DataFrame:
-    """Step 5: panics per minute over the window (Prometheus), else two scrapes 5 s apart.
-
-    ``attrs["per"]`` names the interval each value covers.
-    """
-    if inv.params.get("prometheus_url"):
-        # whole seconds: Prometheus rejects a fractional "7.5s" step
-        step = timedelta(seconds=max(1, int(inv.window.total_seconds() / points)))
-        frame = inv.prometheus.query_range(
-            promql.render("mc_panics", window="1m"), start=inv.since, end=inv.until, step=step
-        )
-        frame.attrs["per"] = "minute"
-        return frame
-    samples = sample(service_url(inv), samples=2, interval=WATCH_INTERVAL_S)
-    frame = increases_from_samples(samples)
-    frame.attrs["per"] = f"{WATCH_INTERVAL_S:g} s"
-    return frame
+    """Step 5: panics per minute over the window (Prometheus), else between two scrapes
+    5 s apart (the runbook's "watch"). ``attrs["per"]`` names the interval of a value."""
+    watch = inv.metrics.sampling(samples=2, interval=WATCH_INTERVAL_S)
+    return watch.measure("panic_increases", points=points)
 
 
 def rollouts(inv: Investigation, *, api_client: ApiClient | None = None) -> pd.DataFrame:

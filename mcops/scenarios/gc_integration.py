@@ -31,8 +31,9 @@ def heartbeats(inv: Investigation) -> pd.DataFrame:
     ``attrs["since"]`` is the window start for a Prometheus range (a series born inside
     the window counts its first value), None for scrapes (only growth between them).
     """
-    frame = inv.metric_range(COUNTER).copy()
-    frame.attrs["since"] = inv.since if inv.params.get("prometheus_url") else None
+    metrics = inv.metrics
+    frame = metrics.range(COUNTER).copy()
+    frame.attrs["since"] = inv.since if metrics.history else None
     return frame
 
 

@@ -1,8 +1,8 @@
 """Runbook 004 Scenario 5 (High Latency): what to read, from where, the fix to plan.
 
-With Prometheus the quantiles are its ``histogram_quantile`` over the window; without
-it, the same arithmetic on the histogram's growth between scrapes of ``/metrics``, so the
-judges in `mcops.checks.latency` see the same frame either way.
+The quantiles come from the investigation's metrics backend: Prometheus's
+``histogram_quantile`` over the window, or the same arithmetic on the histogram's growth
+between scrapes of ``/metrics``; the judges in `mcops.checks.latency` see one frame.
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ from mcops.scenarios._shared import (
     kube_api,
     namespace,
     on_kubernetes,
-    quantile_from_scrapes,
 )
 
 if TYPE_CHECKING:
@@ -35,10 +34,7 @@ _GC_HISTOGRAM = "mc_gc_heartbeat_duration_seconds"
 
 def p95(inv: Investigation) -> pd.DataFrame:
     """Steps 1–2: p95 by actor type over the window (Prometheus) or between scrapes."""
-    if inv.params.get("prometheus_url"):
-        return inv.metric_range("mc_latency_quantile", q="0.95")
-    samples = inv.metric_range(f"{_HISTOGRAM}_bucket")
-    return quantile_from_scrapes(samples, 0.95, by=("actor_type",))
+    return inv.metrics.quantile(0.95, _HISTOGRAM, by=("actor_type",))
 
 
 def cpu(inv: Investigation) -> pd.DataFrame:
@@ -48,9 +44,7 @@ def cpu(inv: Investigation) -> pd.DataFrame:
 
 def gc_p95(inv: Investigation) -> pd.DataFrame:
     """Step 5: p95 of the heartbeat round trip to the global controller."""
-    if inv.params.get("prometheus_url"):
-        return inv.metric_range("mc_gc_heartbeat_p95")
-    return quantile_from_scrapes(inv.metric_range(f"{_GC_HISTOGRAM}_bucket"), 0.95)
+    return inv.metrics.quantile(0.95, _GC_HISTOGRAM)
 
 
 def remediations(inv: Investigation, *, api_client: ApiClient | None = None) -> list[Action]:

@@ -1,8 +1,9 @@
 """Runbook 004 Scenario 7 (Resource Pressure): what to read, from where, the fixes to plan.
 
-Memory, CPU and meetings, each over its limit: with Prometheus its recording rules over
-the pods; without it, the ratio of two gauges at each scrape of ``/metrics`` (a local
-server exports ``MEMORY_LIMIT_BYTES`` as ``mc_memory_limit_bytes``). The judges in
+Memory, CPU and meetings, each over its limit, as the metrics backend measures them
+(`mcops.sources.metrics`): with Prometheus its recording rules over the pods; without
+it, the ratio of two gauges at each scrape of ``/metrics`` (a local server exports
+``MEMORY_LIMIT_BYTES`` as ``mc_memory_limit_bytes``). The judges in
 `mcops.checks.resources` and `mcops.checks.latency` only see the ratios.
 """
 
@@ -12,7 +13,6 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from mcops.checks.resources import ratio_from_scrapes
 from mcops.errors import SourceError
 from mcops.findings import Level
 from mcops.scenarios._shared import (
@@ -42,15 +42,7 @@ def _pods(inv: Investigation) -> str:
 
 def memory(inv: Investigation) -> pd.DataFrame:
     """Steps 1, 4: memory in use over its limit, over the window."""
-    if inv.params.get("prometheus_url"):
-        return inv.metric_range("mc_memory_ratio", pod_regex=_pods(inv))
-    samples = inv.metric_range("process_resident_memory_bytes")
-    limits = inv.metric_range("mc_memory_limit_bytes")
-    return ratio_from_scrapes(
-        pd.concat([samples, limits], ignore_index=True),
-        "process_resident_memory_bytes",
-        "mc_memory_limit_bytes",
-    )
+    return inv.metrics.measure("memory_ratio", pod_regex=_pods(inv))
 
 
 def cpu(inv: Investigation) -> pd.DataFrame:
@@ -60,13 +52,7 @@ def cpu(inv: Investigation) -> pd.DataFrame:
 
 def capacity(inv: Investigation) -> pd.DataFrame:
     """Step 6: active meetings over the MC's capacity, over the window."""
-    if inv.params.get("prometheus_url"):
-        return inv.metric_range("mc_capacity_ratio")
-    meetings = inv.metric_range("mc_meetings_active")
-    limit = inv.metric_range("mc_meeting_capacity")
-    return ratio_from_scrapes(
-        pd.concat([meetings, limit], ignore_index=True), "mc_meetings_active", "mc_meeting_capacity"
-    )
+    return inv.metrics.measure("capacity_ratio")
 
 
 def meeting_load(inv: Investigation) -> pd.DataFrame:

@@ -369,7 +369,7 @@ def database_probe(inv: Investigation) -> pd.DataFrame:
 
 
 def _prometheus(inv: Investigation) -> None:
-    if not inv.params.get("prometheus_url"):
+    if not inv.metrics.history:
         raise SourceConfigError(
             "prometheus_url is empty: no history of when it went down",
             source="prometheus",
@@ -386,7 +386,7 @@ def _targeted(frame: pd.DataFrame) -> pd.DataFrame:
 def up_history(inv: Investigation) -> pd.DataFrame:
     """``up`` over the window (MCDown fires on ``up == 0``): when did it go down?"""
     _prometheus(inv)
-    return _targeted(inv.metric_range("up"))
+    return _targeted(inv.metrics.range("up"))
 
 
 def restart_history(inv: Investigation) -> pd.DataFrame:
@@ -399,7 +399,7 @@ def restart_history(inv: Investigation) -> pd.DataFrame:
         if on_kubernetes
         else ("process_start_time_seconds")
     )
-    return _targeted(inv.metric_range(metric))
+    return _targeted(inv.metrics.range(metric))
 
 
 def optional(fetch: Callable[[], pd.DataFrame]) -> pd.DataFrame:

@@ -1,4 +1,4 @@
-"""Prometheus arithmetic in pandas: ``rate`` between samples and ``histogram_quantile``.
+"""Prometheus arithmetic in pandas: ``increases``/``rate`` between samples, ``histogram_quantile``.
 
 Used on scrapes (no Prometheus given) so a notebook still gets spawn rates and p95 by
 message_type. ``histogram_quantile`` follows Prometheus's algorithm exactly: buckets
@@ -17,7 +17,7 @@ import pandas as pd
 
 from mcops.sources.promframe import FRAME_COLUMNS
 
-__all__ = ["bucket_quantile", "histogram_quantile", "rate"]
+__all__ = ["bucket_quantile", "histogram_quantile", "increases", "rate"]
 
 _COUNTER_TYPES = {"counter", "histogram", "summary", "gaugehistogram"}
 _COUNTER_SUFFIXES = ("_total", "_count", "_sum", "_bucket")
@@ -40,40 +40,68 @@ def _is_counter(frame: pd.DataFrame) -> pd.Series:
     return names.map(counter).astype(bool)
 
 
-def rate(earlier: pd.DataFrame, later: pd.DataFrame | None = None) -> pd.DataFrame:
-    """Per-second increase of every counter series between two scrapes.
+def _series_keys(frame: pd.DataFrame) -> list[str]:
+    return ["metric", *sorted(_label_columns(frame))]
 
-    With one argument, the frame is a ``sample()`` result and its first and last
-    scrapes are used. A counter that went down was reset: its rate is ``later / dt``,
-    as Prometheus counts it. Gauges are left out.
+
+def increases(frame: pd.DataFrame) -> pd.DataFrame:
+    """How much each counter series rose since its previous sample, resets handled.
+
+    The one place mcops counts a counter reset: a value lower than the one before means
+    the process restarted, and the new value is the increase (as Prometheus's
+    ``increase`` counts it). One row per series per sample after its first, in the
+    metrics-frame shape; ``seconds`` is the time since that series' previous sample.
     """
-    if later is None:
-        stamps = earlier["timestamp"]
-        later = earlier[stamps == stamps.max()]
-        earlier = earlier[stamps == stamps.min()]
-    earlier = earlier[_is_counter(earlier)]
-    later = later[_is_counter(later)]
-    keys = ["metric", *sorted(set(_label_columns(earlier)) | set(_label_columns(later)))]
-
-    def keyed(frame: pd.DataFrame) -> pd.DataFrame:
-        out = pd.DataFrame(
-            {k: frame[k].astype("str").fillna("") if k in frame else "" for k in keys},
-            index=frame.index,
-        )
-        out["timestamp"] = frame["timestamp"]
-        out["value"] = frame["value"]
-        return out.reset_index(drop=True)
-
-    joined = keyed(earlier).merge(keyed(later), on=keys, suffixes=("_0", "_1"))
-    seconds = (joined["timestamp_1"] - joined["timestamp_0"]).dt.total_seconds()
-    delta = joined["value_1"] - joined["value_0"]
-    delta = delta.where(delta >= 0, joined["value_1"])
-    result = joined[keys].copy()
-    result.insert(0, "timestamp", joined["timestamp_1"])
-    result.insert(2, "value", (delta / seconds.where(seconds > 0)).astype("float64"))
+    keys = _series_keys(frame)
+    if frame.empty:
+        return pd.DataFrame(columns=["timestamp", "metric", "value", *keys[1:], "seconds"])
+    data = pd.DataFrame(
+        {k: frame[k].astype("str").where(frame[k].notna(), "") for k in keys},
+        index=frame.index,
+    )
+    data["timestamp"] = frame["timestamp"]
+    data["value"] = frame["value"].astype("float64")
+    data = data.sort_values([*keys, "timestamp"], kind="stable")
+    grouped = data.groupby(keys, sort=False, observed=True)
+    before = grouped["value"].shift(1)
+    elapsed = data["timestamp"] - grouped["timestamp"].shift(1)
+    rise = data["value"] - before
+    data["value"] = rise.where(rise >= 0, data["value"])  # a drop: reset, count anew
+    data["seconds"] = elapsed.dt.total_seconds()
+    data = data[before.notna()]
     for column in keys:
-        result[column] = result[column].replace("", np.nan).astype("category")
-    return result[["timestamp", "metric", "value", *keys[1:]]].reset_index(drop=True)
+        data[column] = data[column].replace("", np.nan).astype("category")
+    columns = ["timestamp", "metric", "value", *keys[1:], "seconds"]
+    return data[columns].reset_index(drop=True)
+
+
+def rate(earlier: pd.DataFrame, later: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Per-second increase of every counter series over the scrapes in the frame(s).
+
+    ``earlier`` alone is a ``sample()`` result (every scrape counts); with ``later`` the
+    two scrapes are joined. Resets are `increases`'s; gauges are left out. A series
+    missing from the first scrape has no rate (as Prometheus needs two points).
+    """
+    frame = earlier if later is None else pd.concat([earlier, later], ignore_index=True)
+    if later is not None:
+        frame.attrs["types"] = {**later.attrs.get("types", {}), **earlier.attrs.get("types", {})}
+    else:
+        frame.attrs["types"] = earlier.attrs.get("types", {})
+    counters = frame[_is_counter(frame)] if not frame.empty else frame
+    grown = increases(counters)
+    keys = _series_keys(counters)
+    if grown.empty:
+        return grown.drop(columns="seconds")
+    totals = grown.groupby(keys, observed=True, sort=False, dropna=False)
+    summed = totals.agg(
+        timestamp=("timestamp", "max"), value=("value", "sum"), seconds=("seconds", "sum")
+    ).reset_index()
+    summed["value"] = (summed["value"] / summed["seconds"].where(summed["seconds"] > 0)).astype(
+        "float64"
+    )
+    for column in keys:
+        summed[column] = summed[column].astype("category")
+    return summed[["timestamp", "metric", "value", *keys[1:]]].reset_index(drop=True)
 
 
 def bucket_quantile(q: float, bounds: Sequence[float], counts: Sequence[float]) -> float:

@@ -130,31 +130,6 @@ def test_likely_cause_follows_the_runbooks_root_causes(text, cause):
     assert panics.likely_cause(text) == cause
 
 
-def samples(values_by_time):
-    rows = [
-        {"timestamp": T0 + timedelta(seconds=s), "metric": name, "value": v, "actor_type": kind}
-        for s, name, kind, v in values_by_time
-    ]
-    return pd.DataFrame(rows)
-
-
-def test_increases_from_scrape_samples_skip_the_first_and_handle_resets():
-    frame = samples(
-        [
-            (0, "mc_actor_panics_total", "meeting", 3.0),
-            (5, "mc_actor_panics_total", "meeting", 5.0),
-            (10, "mc_actor_panics_total", "meeting", 1.0),  # restarted: counts 1 new
-            (0, "mc_actor_panics_total", "conversation", 0.0),
-            (5, "mc_actor_panics_total", "conversation", 0.0),
-            (0, "mc_meetings_active", "", 9.0),
-        ]
-    )
-    inc = panics.increases_from_samples(frame)
-    meeting = inc[inc["actor_type"] == "meeting"]["value"].tolist()
-    assert meeting == [2.0, 1.0]
-    assert inc[inc["actor_type"] == "conversation"]["value"].tolist() == [0.0]
-
-
 def test_recurring_when_the_counter_rose_in_the_last_five_minutes():
     def increases(*minutes_and_values):
         return pd.DataFrame(

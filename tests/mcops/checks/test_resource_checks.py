@@ -9,19 +9,6 @@ from mcops.findings import Level
 T = pd.date_range("2026-11-23T12:00Z", periods=3, freq="1s")
 
 
-def samples(name: str, values: list[float]) -> pd.DataFrame:
-    return pd.DataFrame({"timestamp": T[: len(values)], "metric": name, "value": values})
-
-
-def test_ratio_from_scrapes_divides_per_scrape_and_skips_missing_limits():
-    frame = pd.concat(
-        [samples("rss", [50.0, 80.0, 90.0]), samples("limit", [100.0, 0.0])], ignore_index=True
-    )
-    ratio = resources.ratio_from_scrapes(frame, "rss", "limit")
-    assert ratio["value"].tolist() == [0.5]  # scrape 2: limit 0; scrape 3: no limit
-    assert resources.ratio_from_scrapes(samples("rss", [1.0]), "rss", "limit").empty
-
-
 def ratio(*values: float) -> pd.DataFrame:
     return pd.DataFrame({"timestamp": T[: len(values)], "value": list(values)})
 
