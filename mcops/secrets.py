@@ -8,6 +8,11 @@ Two rules keep passwords out of evidence:
    `Redactor` that knows every secret value of the run: passwords in parameter URLs,
    resolved ``env:`` values, and parameters named like tokens or passwords. URLs keep
    their shape (``postgresql://ops:***@db/catbird``); bare secrets become ``***``.
+
+Without a run's secrets at hand (error messages, remediation audit records), the
+pattern-based redactors apply: `redact_url` for one URL, `redact_text` for URL
+passwords, secret query values and ``Bearer`` tokens anywhere in a text, `redact_value`
+for JSON-like values. This module is the only place that knows how to mask.
 """
 
 from __future__ import annotations
@@ -18,16 +23,17 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote, unquote, urlsplit
+from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
 from mcops.errors import ParameterError
-from mcops.redact import redact_url
 
 __all__ = [
     "MASK",
     "Redactor",
     "is_env_reference",
     "redact_text",
+    "redact_url",
+    "redact_value",
     "redactor_for",
     "resolve",
     "resolve_all",
@@ -44,12 +50,22 @@ MIN_BARE_SECRET = 4
 #: Parameters whose whole value is a secret, whatever it looks like.
 _SECRET_NAME = re.compile(r"(?i)(password|passwd|secret|token|api_?key|credential)")
 
+#: ``scheme://user:password@`` at the start of a URL urlsplit cannot take apart.
+_USERINFO = re.compile(r"^(?P<head>[A-Za-z][A-Za-z0-9+.\-]*://[^:/@]*):(?P<pw>[^@/]*)@")
+_QUERY_SECRET = re.compile(r"(?i)([?&](?:password|passwd|pwd|token|access_token|secret)=)[^&#]*")
 #: ``scheme://user:password@`` anywhere in a text (redact_url handles whole URLs only).
 _USERINFO_ANYWHERE = re.compile(
     r"(?P<head>\b[A-Za-z][A-Za-z0-9+.\-]*://[^\s:/@'\"<>]*):(?P<pw>[^\s@/'\"<>]+)@"
 )
 _QUERY_SECRET_ANYWHERE = re.compile(
     r"(?i)([?&](?:password|passwd|pwd|token|access_token|secret)=)[^&#\s'\"<>]+"
+)
+#: ``Authorization: Bearer <token>`` as an HTTP error or a traceback may print it. After
+#: a bare ``Bearer`` only token-like words (a digit, ``-``, ``_``, an inner ``.``) are
+#: masked, so prose such as "the bearer token." in a notebook stays readable.
+_BEARER = re.compile(
+    r"(?i)(authorization:\s*bearer\s+|\bbearer\s+(?=[a-z]*[0-9_~+/\-]|[a-z]+\.[a-z0-9]))"
+    r"[A-Za-z0-9._~+/\-]+=*"
 )
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 
@@ -141,10 +157,42 @@ def _variants(secret: str) -> set[str]:
     }
 
 
+def redact_url(url: str) -> str:
+    """A URL's password becomes ``***``: ``postgresql://ops:***@db/catbird``.
+
+    Also masks ``?password=`` / ``?token=`` query values. Anything that is not a URL
+    is returned unchanged, so this is safe to apply to every string parameter.
+    """
+    text = str(url)
+    try:
+        parts = urlsplit(text)
+    except ValueError:
+        parts = None
+    if parts is not None and parts.scheme and parts.password is not None:
+        user = parts.username or ""
+        host = parts.netloc.rsplit("@", 1)[1]
+        text = urlunsplit(parts._replace(netloc=f"{user}:{MASK}@{host}"))
+    else:
+        text = _USERINFO.sub(lambda m: f"{m.group('head')}:{MASK}@", text)
+    return _QUERY_SECRET.sub(lambda m: f"{m.group(1)}{MASK}", text)
+
+
 def redact_text(text: str) -> str:
-    """Mask URL passwords and password-like query values anywhere in ``text``."""
+    """Mask URL passwords, password-like query values and bearer tokens anywhere."""
     text = _USERINFO_ANYWHERE.sub(lambda m: f"{m.group('head')}:{MASK}@", text)
-    return _QUERY_SECRET_ANYWHERE.sub(lambda m: f"{m.group(1)}{MASK}", text)
+    text = _QUERY_SECRET_ANYWHERE.sub(lambda m: f"{m.group(1)}{MASK}", text)
+    return _BEARER.sub(lambda m: f"{m.group(1)}{MASK}", text)
+
+
+def redact_value(value: Any) -> Any:
+    """A copy of a JSON-like value with `redact_text` applied to every string in it."""
+    if isinstance(value, str):
+        return redact_text(value)
+    if isinstance(value, Mapping):
+        return {key: redact_value(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [redact_value(item) for item in value]
+    return value
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 
 from mcops.errors import SourceAuthError, SourceQueryError, SourceUnreachable
-from mcops.remediate._redact import redact_url
+from mcops.secrets import redact_url
 
 __all__ = ["AdminApi", "AdminApiError"]
 

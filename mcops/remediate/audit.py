@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from mcops.remediate._jsonable import dumps
-from mcops.remediate._redact import redact_value
+from mcops.secrets import redact_value
 
 __all__ = ["AuditLog", "AuditRecord", "operator", "resolve_audit_path"]
 

@@ -30,8 +30,8 @@ from typing import Any, ClassVar, Protocol, runtime_checkable
 
 from mcops.errors import ActionRefused, RemediationError, ScopeExceeded, StalePlan
 from mcops.remediate._jsonable import canonical_hash, dumps
-from mcops.remediate._redact import redact_text
 from mcops.remediate.audit import AuditLog, AuditRecord
+from mcops.secrets import redact_text
 
 __all__ = [
     "Action",

@@ -19,11 +19,11 @@ import sqlalchemy as sa
 
 from mcops.errors import ScopeExceeded, StalePlan, VerificationFailed
 from mcops.remediate._jsonable import canonical_hash
-from mcops.remediate._redact import redact_url
 from mcops.remediate.audit import AuditLog
 from mcops.remediate.backup import new_backup_id, write_backup_file, write_backup_rows
 from mcops.remediate.base import ApplyResult, Plan, Precondition, Remediation
 from mcops.schema import RealTables, real_tables
+from mcops.secrets import redact_url
 
 __all__ = ["DEFAULT_MAX_ROWS", "RowChange", "SqlRowAction", "make_engine", "read_only"]
 

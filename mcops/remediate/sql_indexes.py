@@ -17,11 +17,11 @@ import sqlalchemy as sa
 
 from mcops.errors import RemediationError, StalePlan, VerificationFailed
 from mcops.remediate._jsonable import canonical_hash
-from mcops.remediate._redact import redact_url
 from mcops.remediate.audit import AuditLog
 from mcops.remediate.base import ActionRefused, ApplyResult, Plan, Precondition, Remediation
 from mcops.remediate.sql_base import make_engine, read_only
 from mcops.schema import messages
+from mcops.secrets import redact_url
 
 __all__ = [
     "RUNBOOK_INDEXES",

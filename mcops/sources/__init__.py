@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from mcops.redact import redact_url
+from mcops.secrets import redact_url
 from mcops.sources.logs import read_logs
 from mcops.sources.promcalc import histogram_quantile, rate
 from mcops.sources.prometheus import PrometheusSource, instant, query_range, range_

@@ -23,7 +23,7 @@ from mcops.errors import (
     SourceUnreachable,
     connection_state,
 )
-from mcops.redact import redact_url
+from mcops.secrets import redact_url
 
 __all__ = ["HEALTH_ENDPOINTS", "ServiceSource"]
 

@@ -27,11 +27,11 @@ from mcops.errors import (
     SourceUnreachable,
     connection_state,
 )
-from mcops.redact import redact_url
+from mcops.secrets import redact_url
 from mcops.sources.queries import QUERIES, NamedQuery
 from mcops.utc import now, to_utc
 
-__all__ = ["connect", "normalise_url", "query", "redact_url"]
+__all__ = ["connect", "normalise_url", "query"]
 
 _DIALECTS = {"sqlite": "SQLite", "postgresql": "PostgreSQL"}
 _HINT = "is DATABASE_URL pointing at the service's database?"

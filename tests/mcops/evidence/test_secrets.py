@@ -6,7 +6,16 @@ import nbformat
 import pytest
 
 from mcops.errors import ParameterError
-from mcops.secrets import Redactor, redactor_for, resolve, resolve_all, secret_values
+from mcops.secrets import (
+    Redactor,
+    redact_text,
+    redact_url,
+    redact_value,
+    redactor_for,
+    resolve,
+    resolve_all,
+    secret_values,
+)
 
 URL = "postgresql://ops:s3cret-pw@db/catbird"
 
@@ -82,3 +91,32 @@ def test_notebook_redaction_covers_source_outputs_and_metadata_but_not_images():
     assert text.count("s3cret-pw") == 1  # only inside the image bytes
     assert out.cells[0].outputs[1].data["image/png"] == "s3cret-pw=="
     assert out.metadata.papermill.parameters.database_url == "postgresql://ops:***@db/catbird"
+
+
+def test_the_one_text_redactor_masks_bearer_tokens_and_url_passwords():
+    text = "GET http://svc/admin failed: Authorization: Bearer abcdef (postgresql://ops:pw1@db/x)"
+    assert redact_text(text) == (
+        "GET http://svc/admin failed: Authorization: Bearer *** (postgresql://ops:***@db/x)"
+    )
+    assert redact_text("could not reach svc (Bearer tok123)") == "could not reach svc (Bearer ***)"
+    assert redact_text("pass the admin bearer token.") == "pass the admin bearer token."
+
+
+def test_a_run_redactor_masks_bearer_tokens_it_was_never_told_about():
+    red = redactor_for({"database_url": URL}, environ={})
+    assert red.text("401 for Bearer admin-token-xyz") == "401 for Bearer ***"
+
+
+def test_redact_value_masks_every_string_of_a_json_like_value():
+    value = {"error": "Bearer tok123", "rows": [URL, 3, None], "n": 1.5}
+    assert redact_value(value) == {
+        "error": "Bearer ***",
+        "rows": ["postgresql://ops:***@db/catbird", 3, None],
+        "n": 1.5,
+    }
+
+
+def test_redact_url_keeps_the_shape_and_leaves_other_text_alone():
+    assert redact_url(URL) == "postgresql://ops:***@db/catbird"
+    assert redact_url("http://h/x?token=abc&a=1") == "http://h/x?token=***&a=1"
+    assert redact_url("1h") == "1h"

@@ -15,7 +15,7 @@ from mcops.errors import (
     SourceQueryError,
     SourceUnreachable,
 )
-from mcops.redact import redact_url
+from mcops.secrets import redact_url
 from mcops.sources import sql
 from server.store import schema
 from tests.support.ports import free_port
