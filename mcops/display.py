@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import html
 import json
+import math
 from collections.abc import Mapping, Sequence
 from typing import Any
+
+from mcops.jsonable import to_jsonable
 
 __all__ = [
     "FINDING_MIME",
@@ -23,6 +26,7 @@ __all__ = [
     "findings_table_html",
     "findings_table_text",
     "record_bundle",
+    "rows_table_html",
     "severity_bundle",
     "severity_lines",
     "summary_bundle",
@@ -58,17 +62,64 @@ def _level_cell(level: str) -> str:
     )
 
 
-def _rows_html(rows: Sequence[Mapping[str, Any]], count: int) -> str:
+def rows_table_html(
+    rows: Sequence[Mapping[str, Any]],
+    *,
+    total: int | None = None,
+    limit: int = _DATA_ROWS_SHOWN,
+    empty: str = "",
+) -> str:
+    """Rows as an HTML table: the first ``limit`` of them, every cell escaped, numbers
+    rounded for people, and "10 of 61 rows" under it when it shows fewer than there are.
+
+    ``total`` is how many rows there are when ``rows`` is already a capped sample (a
+    finding keeps 50 of its ``count``); ``empty`` is the sentence shown for no rows.
+    """
     if not rows:
-        return ""
-    columns = list(dict.fromkeys(key for row in rows for key in row))
+        return f"<p><i>{_esc(empty)}</i></p>" if empty else ""
+    shown = rows[:limit]
+    columns = list(dict.fromkeys(str(key) for row in shown for key in row))
     head = "".join(f"<th>{_esc(c)}</th>" for c in columns)
     body = "".join(
-        "<tr>" + "".join(f"<td>{_esc(row.get(c, ''))}</td>" for c in columns) + "</tr>"
-        for row in rows[:_DATA_ROWS_SHOWN]
+        "<tr>" + "".join(f"<td>{_esc(_cell(row.get(c)))}</td>" for c in columns) + "</tr>"
+        for row in shown
     )
-    more = f"<div>… {count - _DATA_ROWS_SHOWN} more</div>" if count > _DATA_ROWS_SHOWN else ""
-    return f'<table class="mcops-data"><tr>{head}</tr>{body}</table>{more}'
+    count = max(len(rows), total or 0)
+    note = (
+        f'<div class="mcops-rows-shown">{len(shown)} of {count} rows</div>'
+        if len(shown) < count
+        else ""
+    )
+    return (
+        f'<table class="mcops-data"><thead><tr>{head}</tr></thead>'
+        f"<tbody>{body}</tbody></table>{note}"
+    )
+
+
+def _cell(value: Any) -> str:
+    """A cell as people read it: no ``nan``/``None``, ``0.904`` not ``0.9042486090583017``."""
+    plain = to_jsonable(value, default=str)
+    if plain is None:
+        return ""
+    if isinstance(plain, bool):
+        return str(plain).lower()
+    if isinstance(plain, float):
+        return _number(plain)
+    if isinstance(plain, dict | list):
+        return json.dumps(plain, ensure_ascii=False)
+    return str(plain)
+
+
+def _number(value: float) -> str:
+    if not math.isfinite(value):
+        return str(value)
+    if value.is_integer() and abs(value) < 1e15:
+        return str(int(value))
+    if abs(value) < 1:
+        return f"{value:.3g}"
+    if abs(value) < 1000:
+        return f"{value:.2f}".rstrip("0").rstrip(".")
+    return f"{value:.0f}"
 
 
 def findings_table_html(findings: Sequence[Mapping[str, Any]]) -> str:
@@ -76,7 +127,7 @@ def findings_table_html(findings: Sequence[Mapping[str, Any]]) -> str:
     rows = "".join(
         f"<tr>{_level_cell(f['level'])}<td><code>{_esc(f['check'])}</code></td>"
         f"<td><b>{_esc(f['title'])}</b><div>{_esc(f.get('detail', ''))}</div>"
-        f"{_rows_html(f.get('data', []), int(f.get('count', 0)))}</td></tr>"
+        f"{rows_table_html(f.get('data', []), total=int(f.get('count') or 0))}</td></tr>"
         for f in findings
     )
     return (
@@ -203,7 +254,7 @@ def summary_text(summary: Mapping[str, Any]) -> str:
 def summary_bundle(summary: Mapping[str, Any]) -> dict[str, Any]:
     """The final output of a scenario notebook; the runner writes its JSON to summary.json."""
     return {
-        SUMMARY_MIME: json.loads(json.dumps(summary, default=str)),
+        SUMMARY_MIME: to_jsonable(summary, default=str),
         "text/html": summary_html(summary),
         "text/plain": summary_text(summary),
     }

@@ -11,6 +11,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from mcops.jsonable import jsonable_row
+
 __all__ = ["DATA_ROW_CAP", "Finding", "Level"]
 
 #: rows kept in ``Finding.data``; the full number is in ``Finding.count``.
@@ -98,7 +100,7 @@ class Finding:
             "title": self.title,
             "detail": self.detail,
             "count": self.count,
-            "data": [_jsonable_row(row) for row in self.data],
+            "data": [jsonable_row(row) for row in self.data],
             "checked": self.checked,
             "affected_meetings": self.affected_meetings,
         }
@@ -108,22 +110,3 @@ def _records(rows: Any) -> list[Mapping[str, Any]]:
     if hasattr(rows, "to_dict") and hasattr(rows, "columns"):  # a DataFrame
         return list(rows.to_dict(orient="records"))
     return list(rows)
-
-
-def _jsonable_row(row: Mapping[str, Any]) -> dict[str, Any]:
-    return {str(key): _jsonable(value) for key, value in row.items()}
-
-
-def _jsonable(value: Any) -> Any:
-    if value is None or isinstance(value, (bool, int, float, str)):
-        if isinstance(value, float) and value != value:  # NaN is not JSON
-            return None
-        return value
-    if hasattr(value, "isoformat"):  # datetime, pandas Timestamp
-        try:
-            return value.isoformat()
-        except ValueError:  # NaT
-            return None
-    if hasattr(value, "item"):  # numpy scalar
-        return _jsonable(value.item())
-    return str(value)

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from prometheus_client.parser import text_string_to_metric_families
 
 from mcops.errors import RemediationError, ScopeExceeded, StalePlan, VerificationFailed
-from mcops.remediate._jsonable import canonical_hash
+from mcops.jsonable import canonical_hash
 from mcops.remediate.admin_api import AdminApi, AdminApiError
 from mcops.remediate.audit import AuditLog
 from mcops.remediate.base import ApplyResult, Plan, Remediation, require_id

@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mcops.remediate._jsonable import dumps
+from mcops.jsonable import dumps
 from mcops.secrets import redact_value
 
 __all__ = ["AuditLog", "AuditRecord", "operator", "resolve_audit_path"]

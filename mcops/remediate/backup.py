@@ -18,7 +18,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from mcops.remediate._jsonable import dumps
+from mcops.jsonable import dumps
 
 __all__ = ["backup_dir", "backup_table", "new_backup_id", "write_backup_file", "write_backup_rows"]
 

@@ -28,10 +28,12 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Protocol, runtime_checkable
 
+from mcops.display import rows_table_html
 from mcops.errors import ActionRefused, RemediationError, ScopeExceeded, StalePlan
-from mcops.remediate._jsonable import canonical_hash, dumps
+from mcops.jsonable import canonical_hash, dumps
 from mcops.remediate.audit import AuditLog, AuditRecord
 from mcops.secrets import redact_text
+from mcops.utc import now
 
 __all__ = [
     "Action",
@@ -46,8 +48,8 @@ __all__ = [
 _SHOWN_ROWS = 50  # rows shown in a notebook / kept in an audit summary
 
 
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
+def _rows(rows: Sequence[Mapping[str, Any]]) -> str:
+    return rows_table_html(rows, limit=_SHOWN_ROWS, empty="no changes")
 
 
 def require_id(name: str, value: object) -> str:
@@ -60,23 +62,6 @@ def require_id(name: str, value: object) -> str:
             "(bulk actions take all=True and are bounded by max_rows)"
         )
     return value
-
-
-def _table_html(rows: Sequence[Mapping[str, Any]]) -> str:
-    if not rows:
-        return "<p><i>no changes</i></p>"
-    cols: list[str] = []
-    for row in rows[:_SHOWN_ROWS]:
-        cols.extend(c for c in row if c not in cols)
-    head = "".join(f"<th>{html.escape(c)}</th>" for c in cols)
-    body = "".join(
-        "<tr>"
-        + "".join(f"<td>{html.escape(dumps(row.get(c)).strip(chr(34)))}</td>" for c in cols)
-        + "</tr>"
-        for row in rows[:_SHOWN_ROWS]
-    )
-    more = f"<p>… and {len(rows) - _SHOWN_ROWS} more</p>" if len(rows) > _SHOWN_ROWS else ""
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>{more}"
 
 
 @dataclass(frozen=True)
@@ -135,7 +120,7 @@ class Plan:
     """One sentence per earlier runbook step that still fails; apply refuses until none."""
     state: Mapping[str, Any] = field(default_factory=dict, repr=False)
     """Action-private data needed to apply exactly this plan (rows, patch, uid)."""
-    created_at: dt.datetime = field(default_factory=_now)
+    created_at: dt.datetime = field(default_factory=now)
 
     @property
     def empty(self) -> bool:
@@ -177,7 +162,7 @@ class Plan:
             f"<div class='mcops-plan'><p><b>Plan</b> <code>{html.escape(self.action)}</code> on "
             f"<code>{html.escape(self.target)}</code> — {html.escape(self.summary)} "
             f"<small>(plan {self.plan_hash}, nothing changed yet)</small></p>"
-            f"{_table_html(self.changes)}{blocked}{refusal}"
+            f"{_rows(self.changes)}{blocked}{refusal}"
             f"{f'<ul>{notes}</ul>' if notes else ''}</div>"
         )
 
@@ -211,8 +196,8 @@ class ApplyResult:
             f"<div class='mcops-result'><p style='color:{colour}'><b>{self.status}</b> "
             f"<code>{html.escape(self.plan.action)}</code> on "
             f"<code>{html.escape(self.plan.target)}</code>: {self.changed} changed. "
-            f"{html.escape(self.message)}</p>{backup}<p>Before:</p>{_table_html(self.before)}"
-            f"<p>After:</p>{_table_html(self.after)}</div>"
+            f"{html.escape(self.message)}</p>{backup}<p>Before:</p>{_rows(self.before)}"
+            f"<p>After:</p>{_rows(self.after)}</div>"
         )
 
 

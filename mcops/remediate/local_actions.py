@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Protocol, runtime_checkable
 
 from mcops.errors import ScopeExceeded, StalePlan, VerificationFailed
-from mcops.remediate._jsonable import canonical_hash
+from mcops.jsonable import canonical_hash
 from mcops.remediate.admin_actions import (
     EndMeeting,
     ReRegisterController,

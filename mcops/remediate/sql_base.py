@@ -18,7 +18,7 @@ from typing import Any, ClassVar
 import sqlalchemy as sa
 
 from mcops.errors import ScopeExceeded, StalePlan, VerificationFailed
-from mcops.remediate._jsonable import canonical_hash
+from mcops.jsonable import canonical_hash
 from mcops.remediate.audit import AuditLog
 from mcops.remediate.backup import new_backup_id, write_backup_file, write_backup_rows
 from mcops.remediate.base import ApplyResult, Plan, Precondition, Remediation

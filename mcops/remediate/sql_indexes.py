@@ -16,7 +16,7 @@ from typing import ClassVar
 import sqlalchemy as sa
 
 from mcops.errors import RemediationError, StalePlan, VerificationFailed
-from mcops.remediate._jsonable import canonical_hash
+from mcops.jsonable import canonical_hash
 from mcops.remediate.audit import AuditLog
 from mcops.remediate.base import ActionRefused, ApplyResult, Plan, Precondition, Remediation
 from mcops.remediate.sql_base import make_engine, read_only

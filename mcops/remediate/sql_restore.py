@@ -27,7 +27,7 @@ __all__ = ["RestoreBackup"]
 
 
 def _typed(table: sa.Table, row: dict[str, Any]) -> dict[str, Any]:
-    """JSON values back to the real columns' types (see `mcops.remediate._jsonable`)."""
+    """JSON values back to the real columns' types (see `mcops.jsonable`)."""
     unknown = sorted(set(row) - set(table.c.keys()))
     if unknown:
         raise SchemaMismatch(

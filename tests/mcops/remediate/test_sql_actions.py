@@ -240,7 +240,7 @@ def test_plan_changes_nothing_and_lists_the_rows(case, engine, audit, backups):
     assert len(plan.changes) == case.changes
     assert snapshot(engine) == before
     assert not audit.path.exists(), "a plan alone writes no audit record"
-    assert plan.action in str(plan) and "<table>" in plan._repr_html_()
+    assert plan.action in str(plan) and "<table class=\"mcops-data\">" in plan._repr_html_()
     report = run_action(case.make(engine, audit, backups), apply=False)
     assert report.result is None and report.mode == "plan"
     assert snapshot(engine) == before
