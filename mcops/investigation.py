@@ -221,13 +221,17 @@ class Investigation:
         return sql.normalise_url(self.params["database_url"]).render_as_string(hide_password=False)
 
     def admin_api(self) -> AdminApi | None:
-        """The server's admin API for remediations; None without service_url or admin_token."""
+        """The server's admin API for remediations; None without service_url or admin_token,
+        or when service_url is no http(s) URL (the service source reports that)."""
         url = str(self.params.get("service_url") or "")
         token = str(self.params.get("admin_token") or "")
         if not url or not token:
             return None
         if "admin_api" not in self._cache:
-            self._cache["admin_api"] = AdminApi(url, token)
+            try:
+                self._cache["admin_api"] = AdminApi(url, token)
+            except SourceConfigError:
+                return None
         return self._cache["admin_api"]
 
     def probe_health(self) -> pd.DataFrame:

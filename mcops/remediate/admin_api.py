@@ -1,6 +1,9 @@
-"""A small client for the actor server's token-protected admin API (server/README.md).
+"""The actor server's token-protected admin API (server/README.md), for remediations.
 
-The transport is injectable (httpx), so callers and tests swap it without patching.
+Built on `mcops.sources.http_client.HttpClient`, the client the diagnostics use, so
+errors map the same way (timeouts, refused/DNS, 401/403, other statuses with
+``.status``). The transport is injectable (httpx), so callers and tests swap it
+without patching.
 """
 
 from __future__ import annotations
@@ -10,18 +13,12 @@ from typing import Any
 
 import httpx
 
-from mcops.errors import SourceAuthError, SourceQueryError, SourceUnreachable
-from mcops.secrets import redact_url
+from mcops.sources.http_client import HttpClient, HttpStatusError
 
 __all__ = ["AdminApi", "AdminApiError"]
 
-
-class AdminApiError(SourceQueryError):
-    """The admin API answered with an error status; `status` holds it."""
-
-    def __init__(self, message: str, *, status: int, target: str = "") -> None:
-        self.status = status
-        super().__init__(message, source="service", target=target)
+#: The admin API answered with an error status other than 401/403; ``.status`` holds it.
+AdminApiError = HttpStatusError
 
 
 class AdminApi:
@@ -35,20 +32,16 @@ class AdminApi:
         timeout: float = 10.0,
         transport: httpx.BaseTransport | None = None,
     ) -> None:
-        self.base_url = base_url.rstrip("/")
-        self._client = httpx.Client(
-            base_url=self.base_url,
-            headers={"Authorization": f"Bearer {token}"},
-            timeout=timeout,
-            transport=transport,
-        )
+        self._http = HttpClient(base_url, token=token, timeout=timeout, transport=transport)
+        self.base_url = self._http.url
 
     @property
     def target(self) -> str:
-        return redact_url(self.base_url)
+        """The server's URL as plans and the audit log show it (password masked)."""
+        return self._http.shown()
 
     def close(self) -> None:
-        self._client.close()
+        self._http.close()
 
     def __enter__(self) -> AdminApi:
         return self
@@ -59,40 +52,10 @@ class AdminApi:
     def request(
         self, method: str, path: str, *, json: Any = None, params: Mapping[str, Any] | None = None
     ) -> Any:
-        """One call; raises SourceUnreachable / SourceAuthError / AdminApiError."""
-        try:
-            resp = self._client.request(method, path, json=json, params=params)
-        except httpx.TransportError as err:
-            raise SourceUnreachable(
-                f"{method} {self.target}{path} failed: {err}",
-                source="service",
-                target=self.target,
-                fix="check service_url and that the server is running",
-            ) from err
-        if resp.status_code in (401, 403):
-            raise SourceAuthError(
-                f"{method} {self.target}{path} answered {resp.status_code}",
-                source="service",
-                target=self.target,
-                fix="pass the server's ADMIN_TOKEN (e.g. env:ADMIN_TOKEN)",
-            )
-        if resp.status_code >= 400:
-            raise AdminApiError(
-                f"{method} {self.target}{path} answered {resp.status_code}: {resp.text[:300]}",
-                status=resp.status_code,
-                target=self.target,
-            )
-        return resp.json() if resp.content else None
+        """One call, its JSON answer (None when empty); raises SourceUnreachable /
+        SourceAuthError / AdminApiError (see `mcops.sources.http_client`)."""
+        return self._http.json(method, path, json=json, params=params)
 
     def text(self, path: str) -> str:
-        """A plain-text GET (``/metrics``)."""
-        try:
-            resp = self._client.get(path)
-        except httpx.TransportError as err:
-            raise SourceUnreachable(
-                f"GET {self.target}{path} failed: {err}",
-                source="service",
-                target=self.target,
-            ) from err
-        resp.raise_for_status()
-        return resp.text
+        """A plain-text GET (``/metrics``), with the same errors as `request`."""
+        return self._http.checked("GET", path).text

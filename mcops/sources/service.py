@@ -8,22 +8,13 @@ each (an actor's full GetState, the settings), which a table would flatten badly
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote
 
 import httpx
 import pandas as pd
 
-from mcops.errors import (
-    SourceAuthError,
-    SourceConfigError,
-    SourceError,
-    SourceQueryError,
-    SourceUnreachable,
-    connection_state,
-)
-from mcops.secrets import redact_url
+from mcops.sources.http_client import HttpClient, Observer
 
 __all__ = ["HEALTH_ENDPOINTS", "ServiceSource"]
 
@@ -34,7 +25,8 @@ _ACTOR_COLUMNS = ["actor_type", "actor_id", "mailbox_depth", "idle_seconds", "re
 class ServiceSource:
     """The service at ``url``; ``admin_token`` unlocks ``/admin/*``.
 
-    ``transport`` is passed to httpx (tests may inject ``httpx.MockTransport``).
+    Requests and their errors go through `HttpClient` (shared with the remediations'
+    admin API); ``transport`` is passed to httpx (tests may inject ``httpx.MockTransport``).
     """
 
     def __init__(
@@ -44,27 +36,17 @@ class ServiceSource:
         admin_token: str | None = None,
         timeout: float = 10.0,
         transport: httpx.BaseTransport | None = None,
-        observer: Callable[[SourceError | None], None] | None = None,
+        observer: Observer | None = None,
     ) -> None:
         """``observer`` is told each request's outcome (None: the service answered)."""
-        if not str(url).startswith(("http://", "https://")):
-            raise SourceConfigError(
-                f"service_url={redact_url(str(url))!r} is not an http(s) URL",
-                source="service",
-                target=redact_url(str(url)),
-                fix="write e.g. 'http://127.0.0.1:8080'",
-            )
-        self.url = str(url).rstrip("/")
-        self.timeout = timeout
-        headers = {"Authorization": f"Bearer {admin_token}"} if admin_token else {}
-        self._admin = admin_token is not None
-        self._observer = observer
-        self._client = httpx.Client(
-            base_url=self.url, headers=headers, timeout=timeout, transport=transport
+        self._http = HttpClient(
+            url, token=admin_token, timeout=timeout, transport=transport, observer=observer
         )
+        self.url = self._http.url
+        self.timeout = timeout
 
     def close(self) -> None:
-        self._client.close()
+        self._http.close()
 
     def __enter__(self) -> ServiceSource:
         return self
@@ -72,87 +54,8 @@ class ServiceSource:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    # -- transport -------------------------------------------------------------------
-    def _get(self, path: str, **params: Any) -> httpx.Response:
-        try:
-            response = self._send(path, **params)
-        except SourceError as err:
-            self._tell(err)
-            raise
-        auth = response.status_code in (401, 403)
-        self._tell(self._http_error(path, response) if auth else None)
-        return response
-
-    def _tell(self, outcome: SourceError | None) -> None:
-        if self._observer is not None:
-            self._observer(outcome)
-
-    def _send(self, path: str, **params: Any) -> httpx.Response:
-        shown = redact_url(f"{self.url}{path}")
-        try:
-            return self._client.get(path, params={k: v for k, v in params.items() if v})
-        except httpx.TimeoutException:
-            raise SourceUnreachable(
-                f"{shown} did not answer within {self.timeout:g}s",
-                source="service",
-                target=shown,
-                fix="check that the service is up and not overloaded (service_url)",
-                state="timed out",
-            ) from None
-        except httpx.HTTPError as err:
-            state = connection_state(err)
-            what = {
-                "refused": "refused the connection",
-                "DNS failure": "could not be found: its host name does not resolve (DNS)",
-            }.get(state, "could not be reached")
-            raise SourceUnreachable(
-                f"{shown} {what} ({type(err).__name__})",
-                source="service",
-                target=shown,
-                fix="check service_url and that the service is running",
-                state=state,
-            ) from None
-
     def _json(self, path: str, **params: Any) -> Any:
-        response = self._get(path, **params)
-        if response.status_code >= 400:
-            raise self._http_error(path, response)
-        try:
-            return response.json()
-        except ValueError:
-            raise SourceQueryError(
-                f"{redact_url(self.url + path)} did not answer JSON: {response.text[:200]!r}",
-                source="service",
-                target=self.url,
-                fix="check that service_url points at the service, not a proxy page",
-            ) from None
-
-    def _http_error(self, path: str, response: httpx.Response) -> SourceError:
-        shown = redact_url(self.url + path)
-        try:
-            body = response.json()
-            detail = body.get("message") or body.get("error") or response.text
-        except (ValueError, AttributeError):
-            detail = response.text
-        detail = str(detail)[:300]
-        if response.status_code in (401, 403):
-            fix = (
-                "pass the right admin token (ADMIN_TOKEN of the server, e.g. env:ADMIN_TOKEN)"
-                if self._admin
-                else "pass admin_token=... (ADMIN_TOKEN of the server)"
-            )
-            return SourceAuthError(
-                f"{shown} answered HTTP {response.status_code}: {detail}",
-                source="service",
-                target=shown,
-                fix=fix,
-            )
-        return SourceQueryError(
-            f"{shown} answered HTTP {response.status_code}: {detail}",
-            source="service",
-            target=shown,
-            fix="check the id / path; see the service's log for the cause",
-        )
+        return self._http.json("GET", path, params={k: v for k, v in params.items() if v})
 
     # -- views -----------------------------------------------------------------------
     def health(self, endpoints: tuple[str, ...] = HEALTH_ENDPOINTS) -> pd.DataFrame:
@@ -164,7 +67,7 @@ class ServiceSource:
         rows = []
         for endpoint in endpoints:
             start = time.perf_counter()
-            response = self._get(endpoint)
+            response = self._http.send("GET", endpoint)
             latency = (time.perf_counter() - start) * 1000
             try:
                 body: Any = response.json()
