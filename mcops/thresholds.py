@@ -154,6 +154,7 @@ class SeverityTables:
 class Remediation:
     scale_replicas: int
     memory_limit: str
+    daily_restart_cron: str
 
 
 @dataclass(frozen=True)
