@@ -512,7 +512,8 @@ def pool_advice(active: int, max: int, *, thresholds: Thresholds | None = None) 
     if maxed and active >= p.ok_upto:
         return (
             f"{active}/{max} connections in use ({p.ok_upto}+, maxed out): "
-            f"increase the pool to {p.increase_to} (DATABASE_MAX_CONNECTIONS={p.increase_to})"
+            f"increase the pool to {p.increase_to} (DATABASE_MAX_CONNECTIONS={p.increase_to}; "
+            f"to clear a backlog now, {p.temporary_max} for a while)"
         )
     if maxed:
         return (

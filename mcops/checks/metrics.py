@@ -14,14 +14,13 @@ import pandas as pd
 from mcops.errors import ParameterError
 from mcops.findings import Finding, Level
 from mcops.registry import check_spec, metric_checks
-from mcops.thresholds import Thresholds, classify, default_thresholds
+from mcops.thresholds import Thresholds, classify, default_thresholds, pool_advice
 
 __all__ = [
     "judge_snapshot",
     "key_metrics",
     "metric_check",
     "metric_findings",
-    "pool_recommendation",
 ]
 
 #: Snapshot keys that qualify another row instead of being judged on their own.
@@ -95,40 +94,18 @@ def _verdict(
     verdict = classify(key, value, thresholds=thresholds)
     if key != "db_pool_active":
         return _Verdict(verdict.level, verdict.text)
-    advice = pool_recommendation(value, pool_max, thresholds=thresholds)
-    # 000 Tuning Parameters: "10+ (maxed out)": a pool at its configured max is
-    # exhausted whatever the absolute bands say (10 of 10 is not "normal 5-10").
+    # 000 Tuning Parameters, "Tuning guidelines": without the pool's own max
+    # (db_pool_connections_max) "maxed out" is judged against the runbook's DbConfig.
+    maximum = int(pool_max or (thresholds or default_thresholds()).pool.default_max)
+    advice = pool_advice(int(value), maximum, thresholds=thresholds).split(": ", 1)[-1]
+    # "10+ (maxed out)": a pool at its configured max is exhausted whatever the absolute
+    # bands say (10 of 10 is not "normal 5-10").
     if pool_max and value >= pool_max:
         return _Verdict(
             Level.CRITICAL,
             f"{value:g} of {pool_max:g} connections in use: pool exhausted; {advice}",
         )
     return _Verdict(verdict.level, f"{verdict.text}; {advice}")
-
-
-def pool_recommendation(
-    active: float, maximum: float | None, *, thresholds: Thresholds | None = None
-) -> str:
-    """000 Tuning Parameters, Database Connection Pool, "Tuning guidelines", row by row.
-
-    Without the pool's configured max (``db_pool_connections_max``) "maxed out" is judged
-    against the runbook's current ``max_connections`` (``pool.default_max``).
-    """
-    pool = (thresholds or default_thresholds()).pool
-    limit = maximum or pool.default_max
-    maxed = active >= limit
-    if maxed and active >= pool.scale_out_at:  # "20+ (maxed out): Scale horizontally"
-        return "scale horizontally (add servers)"
-    if maxed:  # "10+ (maxed out): Increase to 20"
-        return (
-            f"increase to {pool.increase_to} (DATABASE_MAX_CONNECTIONS={pool.increase_to}; "
-            f"to clear a backlog now, {pool.temporary_max} for a while)"
-        )
-    if active < pool.reduce_below:  # "< 5: Reduce to 5 (save resources)"
-        return f"the pool could be reduced to {pool.reduce_to} (save resources)"
-    if active <= pool.ok_upto:  # "5-10: Current setting OK"
-        return "current setting OK"
-    return f"above {pool.ok_upto} but not maxed out: watch it"
 
 
 def _value(snapshot: pd.DataFrame, key: str) -> float | None:
