@@ -24,44 +24,32 @@ from mcops.remediate.backup import new_backup_id, write_backup_file, write_backu
 from mcops.remediate.base import ApplyResult, Plan, Precondition, Remediation
 from mcops.schema import RealTables, real_tables
 from mcops.secrets import redact_url
+from mcops.sources.sql import DEFERRED_BEGIN, connect
 
 __all__ = ["DEFAULT_MAX_ROWS", "RowChange", "SqlRowAction", "make_engine", "read_only"]
 
 DEFAULT_MAX_ROWS = 1000
 
 
-READ_ONLY = "mcops_read_only"
-
-
 def read_only(engine: sa.Engine) -> sa.Connection:
     """A connection for planning: on SQLite it takes no write lock (deferred BEGIN)."""
-    return engine.connect().execution_options(**{READ_ONLY: True})
+    return engine.connect().execution_options(**{DEFERRED_BEGIN: True})
 
 
 def make_engine(database: str | sa.Engine) -> sa.Engine:
-    """An engine for `database`; SQLite gets BEGIN IMMEDIATE so apply holds the write lock.
+    """A writable engine for `database` from the one factory, `mcops.sources.sql.connect`:
+    the same driver normalisation and error classification as diagnostics, and on SQLite
+    BEGIN IMMEDIATE so apply holds the write lock from its re-read to its write.
 
-    pysqlite starts transactions lazily (only before the first DML, never before DDL),
-    which would let another writer slip in between our re-read and our write and would
-    autocommit CREATE INDEX; the recipe from the SQLAlchemy docs makes ``begin()`` take
-    the lock up front. A SQLite engine handed in is therefore re-opened from its URL with
-    the recipe (an in-memory database cannot be, and is used as given).
+    An engine handed in is used as given, except a SQLite file engine: that is re-opened
+    from its URL to get the lock recipe (an in-memory database cannot be re-opened).
     """
-    url = database.url if isinstance(database, sa.Engine) else sa.make_url(database)
-    if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
-        return database if isinstance(database, sa.Engine) else sa.create_engine(url)
-    engine = sa.create_engine(url)
-
-    @sa.event.listens_for(engine, "connect")
-    def _no_implicit_tx(dbapi_conn: Any, _record: Any) -> None:
-        dbapi_conn.isolation_level = None
-
-    @sa.event.listens_for(engine, "begin")
-    def _begin_immediate(conn: sa.Connection) -> None:
-        deferred = conn.get_execution_options().get(READ_ONLY, False)
-        conn.exec_driver_sql("BEGIN" if deferred else "BEGIN IMMEDIATE")
-
-    return engine
+    if isinstance(database, sa.Engine):
+        url = database.url
+        if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
+            return database
+        database = url.render_as_string(hide_password=False)
+    return connect(database, read_only=False)
 
 
 def _norm(value: Any) -> Any:

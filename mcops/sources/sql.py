@@ -4,6 +4,9 @@ Diagnostics never write: each query runs in a read-only transaction (PostgreSQL:
 ``SET TRANSACTION READ ONLY`` and a local ``statement_timeout``; SQLite: the file is
 opened ``mode=ro`` and a progress handler enforces the timeout). Every error message
 shows the URL with the password replaced by ``***``.
+
+`connect` is the one engine factory: remediations ask it for a writable engine
+(``read_only=False``) and get the same driver normalisation and error classification.
 """
 
 from __future__ import annotations
@@ -31,7 +34,11 @@ from mcops.secrets import redact_url
 from mcops.sources.queries import QUERIES, NamedQuery
 from mcops.utc import now, to_utc
 
-__all__ = ["connect", "normalise_url", "query"]
+__all__ = ["DEFERRED_BEGIN", "connect", "normalise_url", "query"]
+
+#: Execution option for a connection of a writable SQLite engine that only reads (a
+#: remediation's plan): its transaction begins deferred and takes no write lock.
+DEFERRED_BEGIN = "mcops_read_only"
 
 _DIALECTS = {"sqlite": "SQLite", "postgresql": "PostgreSQL"}
 _HINT = "is DATABASE_URL pointing at the service's database?"
@@ -159,7 +166,9 @@ def connect(database_url: str, *, read_only: bool = True, connect_timeout: float
     """An Engine for ``database_url``, checked with ``SELECT 1`` so bad URLs fail here.
 
     ``read_only`` (the default, for diagnostics) opens SQLite files with ``mode=ro``;
-    on PostgreSQL `query` makes each transaction read-only.
+    on PostgreSQL `query` makes each transaction read-only. ``read_only=False`` is the
+    remediations' writable engine; on a SQLite file its transactions BEGIN IMMEDIATE
+    (see `_begin_immediate`), except on connections with the `DEFERRED_BEGIN` option.
     """
     url = normalise_url(database_url)
     shown = _shown(url)
@@ -168,6 +177,8 @@ def connect(database_url: str, *, read_only: bool = True, connect_timeout: float
         if read_only and path and path != ":memory:" and not path.startswith("file:"):
             url = url.set(database=f"file:{path}", query={**url.query, "mode": "ro", "uri": "true"})
         engine = sa.create_engine(url)
+        if not read_only and path and path != ":memory:":
+            _begin_immediate(engine)
     else:
         engine = sa.create_engine(
             url, connect_args={"connect_timeout": max(1, round(connect_timeout))}
@@ -175,11 +186,29 @@ def connect(database_url: str, *, read_only: bool = True, connect_timeout: float
     engine = engine.execution_options(mcops_shown_url=shown)
     try:
         with engine.connect() as conn:
-            conn.execute(sa.text("SELECT 1"))
+            conn.execution_options(**{DEFERRED_BEGIN: True}).execute(sa.text("SELECT 1"))
     except sa.exc.DBAPIError as err:
         engine.dispose()
         raise _classify(err, shown) from None
     return engine
+
+
+def _begin_immediate(engine: Engine) -> None:
+    """SQLite transactions take the write lock at ``begin()`` (the SQLAlchemy docs' recipe).
+
+    pysqlite starts transactions lazily (only before the first DML, never before DDL),
+    which would let another writer slip in between a remediation's re-read and its write
+    and would autocommit CREATE INDEX.
+    """
+
+    @sa.event.listens_for(engine, "connect")
+    def _no_implicit_tx(dbapi_conn: Any, _record: Any) -> None:
+        dbapi_conn.isolation_level = None
+
+    @sa.event.listens_for(engine, "begin")
+    def _begin(conn: Connection) -> None:
+        deferred = conn.get_execution_options().get(DEFERRED_BEGIN, False)
+        conn.exec_driver_sql("BEGIN" if deferred else "BEGIN IMMEDIATE")
 
 
 def _bind(value: Any, dialect: str) -> Any:

@@ -240,7 +240,7 @@ def test_plan_changes_nothing_and_lists_the_rows(case, engine, audit, backups):
     assert len(plan.changes) == case.changes
     assert snapshot(engine) == before
     assert not audit.path.exists(), "a plan alone writes no audit record"
-    assert plan.action in str(plan) and "<table class=\"mcops-data\">" in plan._repr_html_()
+    assert plan.action in str(plan) and '<table class="mcops-data">' in plan._repr_html_()
     report = run_action(case.make(engine, audit, backups), apply=False)
     assert report.result is None and report.mode == "plan"
     assert snapshot(engine) == before
@@ -390,7 +390,8 @@ def test_audit_record_names_operator_reason_and_hides_password(engine, tmp_path,
 
 
 def test_target_redacts_password():
-    action = ResetEpoch("postgresql+psycopg://ops:s3cret@127.0.0.1:1/x", "c1")
+    engine = sa.create_engine("postgresql+psycopg://ops:s3cret@127.0.0.1:1/x")
+    action = ResetEpoch(engine, "c1")  # an engine handed in is used as given, unconnected
     assert "s3cret" not in action.target and "ops:***@" in action.target
 
 
