@@ -7,6 +7,7 @@
     sql          connect, query                              the runbooks' named SQL
     kube         KubeSource                                  pods, rollouts, events, logs, top
     service      ServiceSource                               /health, /ready, /admin/*
+    http_client  HttpClient                                  the HTTP client of service and admin API
     timewindow   parse_window, resolve_until, resolve_range  notebook `window` / `until`
 
 Nothing is imported eagerly beyond these modules' definitions; the kubernetes client
@@ -20,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from mcops.secrets import redact_url
 from mcops.sources.logs import read_logs
 from mcops.sources.promcalc import histogram_quantile, rate
-from mcops.sources.prometheus import PrometheusSource, instant, query_range, range_
+from mcops.sources.prometheus import PrometheusSource, instant, query_range
 from mcops.sources.scrape import sample, scrape
 from mcops.sources.service import ServiceSource
 from mcops.sources.sql import connect, query
@@ -39,7 +40,6 @@ __all__ = [
     "parse_window",
     "query",
     "query_range",
-    "range_",
     "rate",
     "read_logs",
     "redact_url",

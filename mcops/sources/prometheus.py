@@ -33,7 +33,7 @@ from mcops.redact import redact_url
 from mcops.sources.promframe import frame_from_result, gc_paused
 from mcops.utc import to_utc
 
-__all__ = ["PrometheusSource", "PrometheusTransport", "instant", "query_range", "range_"]
+__all__ = ["PrometheusSource", "PrometheusTransport", "instant", "query_range"]
 
 _STATUS = re.compile(r"HTTP Status Code (\d+) \((.*)\)\s*$", re.DOTALL)
 
@@ -263,6 +263,3 @@ def query_range(
 ) -> pd.DataFrame:
     """Range query against ``prom`` (a PrometheusSource or a base URL)."""
     return _source(prom).query_range(promql, start=start, end=end, step=step)
-
-
-range_ = query_range
