@@ -7,7 +7,6 @@ points it into the evidence directory), ``$MCOPS_EVIDENCE_DIR/audit.jsonl``, and
 
 from __future__ import annotations
 
-import datetime as dt
 import getpass
 import json
 import os
@@ -18,6 +17,7 @@ from typing import Any
 
 from mcops.jsonable import dumps
 from mcops.secrets import redact_value
+from mcops.utc import now
 
 __all__ = ["AuditLog", "AuditRecord", "operator", "resolve_audit_path"]
 
@@ -52,7 +52,7 @@ class AuditRecord:
     plan_hash: str
     reason: str = ""
     who: str = field(default_factory=operator)
-    when: str = field(default_factory=lambda: dt.datetime.now(dt.UTC).isoformat())
+    when: str = field(default_factory=lambda: now().isoformat())
     changed: int = 0
     before: Mapping[str, Any] = field(default_factory=dict)
     after: Mapping[str, Any] = field(default_factory=dict)

@@ -1,14 +1,13 @@
 """Copies of the rows an action deletes or overwrites, taken before it touches them.
 
 Two copies, so that either survives the loss of the other: a JSON file in the evidence
-directory (written before the transaction starts, kept even when it rolls back) and a
-table ``mcops_backup_<action>`` in the same database (written inside the transaction,
-so it exists exactly when the change does).
+directory (written first, before any row is changed, and kept when the transaction
+rolls back) and a table ``mcops_backup_<action>`` in the same database (written inside
+the transaction, so it exists exactly when the change does).
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import os
 import re
 import uuid
@@ -19,6 +18,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from mcops.jsonable import dumps
+from mcops.utc import now
 
 __all__ = ["backup_dir", "backup_table", "new_backup_id", "write_backup_file", "write_backup_rows"]
 
@@ -28,7 +28,7 @@ _SAFE_NAME = re.compile(r"^[a-z][a-z0-9_]{0,40}$")
 
 def new_backup_id() -> str:
     """A sortable, unique id: UTC time plus a random suffix."""
-    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S")
+    stamp = now().strftime("%Y%m%dT%H%M%S")
     return f"{stamp}-{uuid.uuid4().hex[:8]}"
 
 
@@ -82,9 +82,9 @@ def write_backup_rows(
     """Create the backup table if missing and insert the rows; returns how many."""
     table = backup_table(action)
     table.create(conn, checkfirst=True)
-    now = dt.datetime.now(dt.UTC)
+    taken_at = now()
     payload = [
-        {"backup_id": backup_id, "taken_at": now, "source_table": name, "row_json": dumps(row)}
+        {"backup_id": backup_id, "taken_at": taken_at, "source_table": name, "row_json": dumps(row)}
         for name, table_rows in rows.items()
         for row in table_rows
     ]

@@ -23,16 +23,13 @@ from mcops.errors import RemediationError, ScopeExceeded, StalePlan, Verificatio
 from mcops.remediate._kube_diff import contains, diff
 from mcops.remediate.audit import AuditLog
 from mcops.remediate.base import ApplyResult, Plan, Remediation, require_id
+from mcops.utc import now
 
 __all__ = ["DeploymentAction", "KubeApis", "RolloutRestart", "Scale", "stale_on_conflict"]
 
 RESTARTED_AT = "kubectl.kubernetes.io/restartedAt"
 REVISION = "deployment.kubernetes.io/revision"
 DRY_RUN = "All"
-
-
-def _utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
 class KubeApis:
@@ -298,7 +295,7 @@ class RolloutRestart(DeploymentAction):
         namespace: str,
         deployment: str,
         *,
-        clock: Callable[[], dt.datetime] = _utcnow,
+        clock: Callable[[], dt.datetime] = now,
         reason: str = "",
         audit: AuditLog | None = None,
     ) -> None:

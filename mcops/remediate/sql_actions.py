@@ -18,6 +18,7 @@ from mcops.remediate.audit import AuditLog
 from mcops.remediate.base import Precondition, require_id
 from mcops.remediate.sql_base import DEFAULT_MAX_ROWS, RowChange, SqlRowAction
 from mcops.schema import conversations, members, messages
+from mcops.utc import now
 
 __all__ = [
     "ClearLeftMemberUnread",
@@ -27,10 +28,6 @@ __all__ = [
 ]
 
 UNKNOWN_CREATOR = "did:plc:unknown"
-
-
-def _utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
 def _locked(query: sa.Select[Any], conn: sa.Connection, lock: bool) -> sa.Select[Any]:
@@ -55,7 +52,7 @@ class RecreateConversation(SqlRowAction):
         database: str | sa.Engine,
         convo_id: str,
         *,
-        clock: Callable[[], dt.datetime] = _utcnow,
+        clock: Callable[[], dt.datetime] = now,
         max_rows: int = DEFAULT_MAX_ROWS,
         reason: str = "",
         audit: AuditLog | None = None,

@@ -13,14 +13,11 @@ from mcops.remediate.audit import AuditLog
 from mcops.remediate.base import require_id
 from mcops.remediate.sql_base import DEFAULT_MAX_ROWS, RowChange, SqlRowAction
 from mcops.schema import meeting_controllers, meetings
+from mcops.utc import now
 
 __all__ = ["EndStaleMeetings", "MarkController"]
 
 CONTROLLER_STATUSES = ("active", "draining")
-
-
-def _utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
 class MarkController(SqlRowAction):
@@ -84,7 +81,7 @@ class EndStaleMeetings(SqlRowAction):
         mc_id: str,
         *,
         older_than: dt.timedelta = dt.timedelta(hours=1),
-        clock: Callable[[], dt.datetime] = _utcnow,
+        clock: Callable[[], dt.datetime] = now,
         max_rows: int = DEFAULT_MAX_ROWS,
         reason: str = "",
         audit: AuditLog | None = None,
