@@ -7,7 +7,7 @@
     sql          connect, query                              the runbooks' named SQL
     kube         KubeSource                                  pods, rollouts, events, logs, top
     service      ServiceSource                               /health, /ready, /admin/*
-    http_client  HttpClient                                  the HTTP client of service and admin API
+    http_client  HttpClient                                  one client: service + admin API
     timewindow   parse_window, resolve_until, resolve_range  notebook `window` / `until`
 
 Nothing is imported eagerly beyond these modules' definitions; the kubernetes client
