@@ -14,6 +14,7 @@ from datetime import datetime
 import pandas as pd
 
 from mcops.checks import trends
+from mcops.counters import growth
 from mcops.findings import Finding, Level
 from mcops.thresholds import Thresholds, classify, default_thresholds
 
@@ -117,19 +118,11 @@ def counter_increase(frame: pd.DataFrame, *, since: datetime) -> pd.DataFrame:
     columns = [_BY, "increase", "total"]
     if frame.empty:
         return pd.DataFrame(columns=columns)
-    start = pd.Timestamp(since)
-    start = start.tz_localize("UTC") if start.tzinfo is None else start.tz_convert("UTC")
     labelled = frame.assign(**{_BY: _labels(frame)})
     rows = []
     for kind, group in labelled.groupby(_BY, observed=True, sort=True):
         values = group.groupby("timestamp")["value"].sum().sort_index()
-        steps = values.diff().dropna()
-        grown = float(steps.where(steps >= 0, values.loc[steps.index]).sum())
-        step = values.index.to_series().diff().median() if len(values) > 1 else pd.Timedelta(0)
-        slack = max(pd.Timedelta(seconds=1), 2 * step) if pd.notna(step) else pd.Timedelta(1, "s")
-        if values.index[0] > start + slack:
-            grown += float(values.iloc[0])
-        rows.append((kind, grown, float(values.iloc[-1])))
+        rows.append((kind, growth(values, since=since), float(values.iloc[-1])))
     return pd.DataFrame(rows, columns=columns).sort_values(
         "increase", ascending=False, ignore_index=True
     )

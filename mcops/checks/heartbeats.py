@@ -15,6 +15,7 @@ from typing import Any
 import pandas as pd
 
 from mcops.checks import trends
+from mcops.counters import growth
 from mcops.findings import Finding, Level
 from mcops.thresholds import Thresholds, classify, default_thresholds
 from mcops.utc import timestamp
@@ -41,19 +42,8 @@ def heartbeat_counts(frame: pd.DataFrame, *, since: datetime | None = None) -> p
     rows = []
     for result, group in frame.groupby(frame["result"].astype("string"), sort=True):
         values = group.groupby("timestamp")["value"].sum().sort_index()
-        steps = values.diff().dropna()
-        grown = float(steps.where(steps >= 0, values.loc[steps.index]).sum())
-        if since is not None and _born_after(values, since):
-            grown += float(values.iloc[0])
-        rows.append((str(result), grown, float(values.iloc[-1])))
+        rows.append((str(result), growth(values, since=since), float(values.iloc[-1])))
     return pd.DataFrame(rows, columns=columns)
-
-
-def _born_after(values: pd.Series, since: datetime) -> bool:
-    start = timestamp(since)
-    step = values.index.to_series().diff().median() if len(values) > 1 else pd.NaT
-    slack = max(pd.Timedelta(seconds=1), 2 * step) if pd.notna(step) else pd.Timedelta(1, "s")
-    return bool(pd.Timestamp(values.index[0]) > start + slack)
 
 
 def failure_ratio(frame: pd.DataFrame, *, thresholds: Thresholds | None = None) -> Finding:

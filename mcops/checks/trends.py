@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from mcops.counters import growth
 from mcops.findings import Finding, Level
 
 __all__ = [
@@ -165,15 +166,13 @@ def drain_estimate(depth: pd.Series, processed_total: pd.Series) -> Drain:
     if len(depth) < 2 or len(processed_total) < 2:
         raise ValueError("a drain estimate needs two samples of depth and of the processed counter")
     span = (processed_total.index[-1] - processed_total.index[0]).total_seconds()
-    increments = processed_total.diff().dropna()
-    increments = increments.where(increments >= 0, processed_total.loc[increments.index])
-    processing = float(increments.sum()) / span if span > 0 else 0.0
+    processing = growth(processed_total) / span if span > 0 else 0.0
     growth_span = (depth.index[-1] - depth.index[0]).total_seconds()
-    growth = float(depth.iloc[-1] - depth.iloc[0]) / growth_span if growth_span > 0 else 0.0
+    rising = float(depth.iloc[-1] - depth.iloc[0]) / growth_span if growth_span > 0 else 0.0
     return Drain(
         depth=float(depth.iloc[-1]),
         processing_per_s=processing,
-        arrival_per_s=max(0.0, processing + growth),
+        arrival_per_s=max(0.0, processing + rising),
     )
 
 

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from mcops.counters import counted
 from mcops.sources.promframe import FRAME_COLUMNS
 
 __all__ = ["bucket_quantile", "histogram_quantile", "increases", "rate"]
@@ -47,10 +48,10 @@ def _series_keys(frame: pd.DataFrame) -> list[str]:
 def increases(frame: pd.DataFrame) -> pd.DataFrame:
     """How much each counter series rose since its previous sample, resets handled.
 
-    The one place mcops counts a counter reset: a value lower than the one before means
-    the process restarted, and the new value is the increase (as Prometheus's
-    ``increase`` counts it). One row per series per sample after its first, in the
-    metrics-frame shape; ``seconds`` is the time since that series' previous sample.
+    Resets as `mcops.counters.counted` counts them: a value lower than the one before
+    means the process restarted, and the new value is the increase. One row per series
+    per sample after its first, in the metrics-frame shape; ``seconds`` is the time
+    since that series' previous sample.
     """
     keys = _series_keys(frame)
     if frame.empty:
@@ -66,7 +67,7 @@ def increases(frame: pd.DataFrame) -> pd.DataFrame:
     before = grouped["value"].shift(1)
     elapsed = data["timestamp"] - grouped["timestamp"].shift(1)
     rise = data["value"] - before
-    data["value"] = rise.where(rise >= 0, data["value"])  # a drop: reset, count anew
+    data["value"] = counted(rise, data["value"])  # a drop: reset, count anew
     data["seconds"] = elapsed.dt.total_seconds()
     data = data[before.notna()]
     for column in keys:
