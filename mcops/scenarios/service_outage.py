@@ -72,13 +72,16 @@ def kube_source(inv: Investigation, *, api_client: ApiClient | None = None) -> K
         )
     from mcops.sources.kube import KubeSource  # the kubernetes client is slow to import
 
+    observer = _kube_observer(inv)
     try:
-        kube = KubeSource(api_client)
-    except SourceError as err:
-        inv.recorder.source("kubernetes", "unreachable", str(err))
+        return KubeSource(api_client, observer=observer)
+    except SourceError as err:  # no kubeconfig, no in-cluster credentials
+        observer(err)
         raise
-    inv.recorder.source("kubernetes", "ok", kube.host)
-    return kube
+
+
+def _kube_observer(inv: Investigation) -> Callable[[SourceError | None], None]:
+    return lambda error: inv.record_source("kubernetes", error)
 
 
 def _namespace(inv: Investigation) -> str:
@@ -353,13 +356,14 @@ def database_probe(inv: Investigation) -> pd.DataFrame:
     shown = redact_url(str(inv.params.get("database_url") or ""))
     started = time.perf_counter()
     try:
-        inv.database  # noqa: B018 - opening it runs SELECT 1 and records the source state
+        inv.database  # noqa: B018 - opening it runs SELECT 1 (a failure records its state)
     except SourceConfigError:
         raise
     except SourceError as err:
         row = {"database": shown, "reachable": False, "latency_ms": None, "error": str(err)}
         return pd.DataFrame([row])
     latency = (time.perf_counter() - started) * 1000
+    inv.record_source("database", None, f"SELECT 1 answered in {latency:.0f} ms")
     return pd.DataFrame(
         [{"database": shown, "reachable": True, "latency_ms": latency, "error": ""}]
     )

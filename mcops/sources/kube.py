@@ -25,6 +25,7 @@ from mcops.errors import (
     SourceError,
     SourceQueryError,
     SourceUnreachable,
+    connection_state,
 )
 from mcops.sources.logparse import empty_logs, parse_prefixed_logs
 from mcops.utc import to_utc
@@ -67,8 +68,16 @@ def _frame(rows: list[dict[str, Any]], columns: list[str], times: tuple[str, ...
 class KubeSource:
     """Read-only views of one cluster. ``api_client`` defaults to `default_api_client`."""
 
-    def __init__(self, api_client: k8s.ApiClient | None = None) -> None:
+    def __init__(
+        self,
+        api_client: k8s.ApiClient | None = None,
+        *,
+        observer: Callable[[SourceError | None], None] | None = None,
+    ) -> None:
+        """``observer`` is told each call's outcome (None: the API answered), so the
+        cluster's state in summary.json is what happened at the first failed call."""
         self.api_client = api_client if api_client is not None else default_api_client()
+        self._observer = observer
         self.core = k8s.CoreV1Api(self.api_client)
         self.apps = k8s.AppsV1Api(self.api_client)
         self.custom = k8s.CustomObjectsApi(self.api_client)
@@ -79,6 +88,17 @@ class KubeSource:
 
     def _call(self, what: str, call: Callable[[], T]) -> T:
         try:
+            result = self._send(what, call)
+        except SourceError as err:
+            if self._observer is not None:
+                self._observer(err)
+            raise
+        if self._observer is not None:
+            self._observer(None)
+        return result
+
+    def _send(self, what: str, call: Callable[[], T]) -> T:
+        try:
             return call()
         except ApiException as err:
             raise self._api_error(what, err) from None
@@ -88,6 +108,7 @@ class KubeSource:
                 source="kubernetes",
                 target=self.host,
                 fix="check the kubeconfig context / cluster access (kubectl cluster-info)",
+                state=connection_state(err),
             ) from None
 
     def _api_error(self, what: str, err: ApiException) -> SourceError:
