@@ -100,3 +100,29 @@ def test_triage_after_the_service_is_gone_says_so(tmp_path, sqlite_url):
     assert run.finding("readiness")["title"].startswith("not checked")
     assert run.finding("key_metrics")["title"].startswith("not checked")
     assert run.summary["severity"]["level"] == "SEV1"
+
+
+def test_an_unreachable_prometheus_is_named_as_such_in_summary_json(tmp_path, sqlite_url):
+    """Honest sources: a Prometheus nobody listens for is "refused", never "ok", and the
+    checks it feeds say "not checked"; the run still judges what the service answered."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        closed = sock.getsockname()[1]
+    with running_server(sqlite_url) as server:
+        run = mcops_run(
+            "triage",
+            tmp_path / "noprom",
+            "-p",
+            f"service_url={server.url}",
+            "-p",
+            f"prometheus_url=http://127.0.0.1:{closed}",
+        )
+    assert run.exit_code == 0, run.output
+    sources = run.summary["sources"]
+    assert sources["prometheus"]["state"] == "refused", sources
+    assert "refused the connection" in sources["prometheus"]["detail"]
+    assert sources["service"]["state"] == "ok"
+    assert run.finding("key_metrics")["checked"] is False
+    assert run.finding("health")["level"] == "ok"
