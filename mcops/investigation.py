@@ -34,8 +34,8 @@ from mcops.errors import (
 from mcops.evidence import Recorder
 from mcops.findings import Finding
 from mcops.notebook import parameters_in, setup
-from mcops.redact import redact_url
 from mcops.remediate import Action, ActionReport, AdminApi, run_action
+from mcops.secrets import redact_url
 from mcops.severity import Severity, SeverityContext, assess
 from mcops.sources import logs as log_source
 from mcops.sources import sql

@@ -23,7 +23,7 @@ import pandas as pd
 
 from mcops.errors import SourceConfigError, SourceError
 from mcops.findings import Level
-from mcops.redact import redact_url
+from mcops.secrets import redact_url
 
 if TYPE_CHECKING:
     from kubernetes.client import ApiClient

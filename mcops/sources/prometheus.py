@@ -29,7 +29,7 @@ from mcops.errors import (
     SourceUnreachable,
     connection_state,
 )
-from mcops.redact import redact_url
+from mcops.secrets import redact_url
 from mcops.sources.promframe import frame_from_result, gc_paused
 from mcops.utc import to_utc
 

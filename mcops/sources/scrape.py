@@ -17,7 +17,7 @@ import pandas as pd
 from prometheus_client.parser import text_string_to_metric_families
 
 from mcops.errors import SourceAuthError, SourceConfigError, SourceQueryError, SourceUnreachable
-from mcops.redact import redact_url
+from mcops.secrets import redact_url
 from mcops.sources.promframe import FRAME_COLUMNS, empty_frame
 from mcops.utc import now
 

@@ -18,7 +18,7 @@ from mcops.evidence import Recorder
 from mcops.investigation import Investigation
 from mcops.sources.prometheus import PrometheusSource
 from mcops.sources.service import ServiceSource
-from mcops.sources.sql import connect, query
+from mcops.sources.sql import connect
 from tests.support.server_process import running_server
 
 
@@ -43,6 +43,11 @@ def failure(call) -> SourceError:
     return err.value
 
 
+def sql_failure(url: str) -> SourceError:
+    """Connecting checks the URL with ``SELECT 1`` (and disposes the engine on failure)."""
+    return failure(lambda: connect(url, connect_timeout=2))
+
+
 # --------------------------------------------------------------------------- classification
 
 
@@ -52,8 +57,7 @@ def test_a_closed_port_is_refused_by_every_client():
     assert failure(lambda: prom.instant("up")).state == "refused"
     service = ServiceSource(f"http://127.0.0.1:{port}", timeout=2)
     assert failure(service.health).state == "refused"
-    url = f"postgresql://u@127.0.0.1:{port}/x"
-    assert failure(lambda: query(connect(url, connect_timeout=2), "pg_active")).state == "refused"
+    assert sql_failure(f"postgresql://u@127.0.0.1:{port}/x").state == "refused"
 
 
 def test_a_silent_server_times_out():
@@ -75,8 +79,7 @@ def test_a_name_that_does_not_resolve_is_a_dns_failure():
 
 
 def test_a_wrong_password_is_auth_and_a_bad_url_misconfigured():
-    url = "postgresql://nosuchuser:pw@127.0.0.1:5432/test"
-    assert failure(lambda: query(connect(url, connect_timeout=2), "pg_active")).state == "auth"
+    assert sql_failure("postgresql://nosuchuser:pw@127.0.0.1:5432/test").state == "auth"
     assert failure(lambda: PrometheusSource("prometheus:9090")).state == "misconfigured"
 
 
@@ -166,6 +169,7 @@ def test_a_missing_column_is_a_query_error_not_an_unreachable_database(tmp_path,
 
                 raise _classify(raw, url) from None
         assert (err.value.state, "server_id" in str(err.value)) == ("query error", True)
+        engine.dispose()
     finally:
         with writer.begin() as conn:
             conn.execute(sa.text(f"DROP TABLE IF EXISTS {name}"))
