@@ -198,6 +198,8 @@ def test_prometheus_and_scrapes_measure_the_same_server_alike(tmp_path):
     ):
         _meetings(server, 3)
         _wait(prom, "mc_meetings_active >= 3")
+        # the range's last step must lie after that scrape: two more 1 s scrape intervals
+        time.sleep(2.0)
         until = datetime.now(UTC)
         on_prom = PrometheusMetrics(
             lambda: PrometheusSource(prom), since=until - timedelta(minutes=2), until=until
