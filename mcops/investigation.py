@@ -75,8 +75,8 @@ class Investigation:
         return value
 
     def _opened(self, source: str, open_: Callable[[], Any]) -> Any:
-        """The source client, built once. Its state is recorded by `_outcome` at its first
-        query, not here: a client that was built has not yet answered anything."""
+        """The source client, built once. Its state is recorded by `record_source` at its
+        first query, not here: a client that was built has not yet answered anything."""
         if source not in self._cache:
             try:
                 self._cache[source] = open_()
@@ -194,8 +194,12 @@ class Investigation:
     def key_metrics(self) -> pd.DataFrame:
         """The runbooks' key metrics now (`mcops.snapshot`), from the metrics backend."""
         if "snapshot" not in self._cache:
-            spawn = int(self.thresholds.windows.spawn_rate_window.total_seconds())
-            self._cache["snapshot"] = self.metrics.measure("key_metrics", spawn_window=f"{spawn}s")
+            windows = self.thresholds.windows
+            self._cache["snapshot"] = self.metrics.measure(
+                "key_metrics",
+                window=f"{int(windows.rate_window.total_seconds())}s",
+                spawn_window=f"{int(windows.spawn_rate_window.total_seconds())}s",
+            )
         return self._cache["snapshot"]
 
     def metric_range(
@@ -301,27 +305,12 @@ class Investigation:
             report = run_action(action, apply=apply)
         except SourceError as err:
             why = f"not planned: {_why(err)}"
-            self.recorder.remediation(
-                {
-                    "action": type(action).__name__,
-                    "mode": "plan",
-                    "changes": 0,
-                    "backup": None,
-                    "error": why,
-                }
-            )
+            self.recorder.remediation(_failed(action, "plan", 0, why))
             display(Markdown(f"**{type(action).__name__}** — {why}"))
             return None
         except RemediationError as err:
-            self.recorder.remediation(
-                {
-                    "action": type(action).__name__,
-                    "mode": "apply" if apply else "plan",
-                    "changes": err.changed,
-                    "backup": None,
-                    "error": str(err),
-                }
-            )
+            mode = "apply" if apply else "plan"
+            self.recorder.remediation(_failed(action, mode, err.changed, str(err)))
             raise
         display(report)
         self.recorder.remediation(report.as_summary())
@@ -392,6 +381,12 @@ def _takes_check(judge: Callable[..., Finding]) -> bool:
         return "check" in inspect.signature(judge).parameters
     except (TypeError, ValueError):  # builtins, some partials
         return False
+
+
+def _failed(action: Action, mode: str, changes: int, error: str) -> dict[str, Any]:
+    """summary.json's record of a remediation that did not run to its end."""
+    name = type(action).__name__
+    return {"action": name, "mode": mode, "changes": changes, "backup": None, "error": error}
 
 
 def _why(err: SourceError) -> str:

@@ -14,9 +14,10 @@ from datetime import datetime
 import pandas as pd
 
 from mcops.checks import trends
+from mcops.classify import classify
 from mcops.counters import growth
 from mcops.findings import Finding, Level
-from mcops.thresholds import Thresholds, classify, default_thresholds
+from mcops.thresholds import Thresholds, default_thresholds
 
 __all__ = [
     "counter_increase",

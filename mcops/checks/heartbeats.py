@@ -15,9 +15,10 @@ from typing import Any
 import pandas as pd
 
 from mcops.checks import trends
+from mcops.classify import classify
 from mcops.counters import growth
 from mcops.findings import Finding, Level
-from mcops.thresholds import Thresholds, classify, default_thresholds
+from mcops.thresholds import Thresholds, default_thresholds
 from mcops.utc import timestamp
 
 __all__ = [

@@ -15,8 +15,9 @@ import dataclasses
 import pandas as pd
 
 from mcops.checks import trends
+from mcops.classify import classify
 from mcops.findings import Finding, Level
-from mcops.thresholds import Thresholds, classify, default_thresholds
+from mcops.thresholds import Thresholds, default_thresholds
 
 __all__ = [
     "actor_count_trend",

@@ -1,7 +1,7 @@
 """Key metrics judged against the runbooks' normal/high/critical ranges.
 
 Input is a `mcops.snapshot` frame (``key``, ``value``, ``operation``); each value is
-placed in its band by `mcops.thresholds.classify`, so the sentence an engineer reads
+placed in its band by `mcops.classify.classify`, so the sentence an engineer reads
 ("150 ms is slow (50–200 ms)") and the level come from the same table.
 """
 
@@ -11,10 +11,11 @@ from typing import NamedTuple
 
 import pandas as pd
 
+from mcops.classify import classify, pool_advice
 from mcops.errors import ParameterError
 from mcops.findings import Finding, Level
 from mcops.registry import check_spec, metric_checks
-from mcops.thresholds import Thresholds, classify, default_thresholds, pool_advice
+from mcops.thresholds import Thresholds, default_thresholds
 
 __all__ = [
     "judge_snapshot",

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import pandas as pd
 
+from mcops.classify import classify
 from mcops.findings import Finding, Level
-from mcops.thresholds import Thresholds, classify
+from mcops.thresholds import Thresholds
 
 __all__ = ["capacity", "memory_usage"]
 

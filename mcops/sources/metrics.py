@@ -203,7 +203,10 @@ class PrometheusMetrics:
             return frame
         if name == "key_metrics":
             spawn = str(params.get("spawn_window", "1h"))
-            return snapshot.from_prometheus(self.source(), spawn_window=spawn, at=self.until)
+            window = str(params.get("window", "5m"))
+            return snapshot.from_prometheus(
+                self.source(), window=window, spawn_window=spawn, at=self.until
+            )
         raise _unknown(name)
 
 

@@ -197,7 +197,7 @@ def test_p3_metrics_unavailable(check):
 
 def test_a_mc_p95_of_0_6_s_is_not_p2():
     """The p95 judge calls 0.5–1 s a warning (MCHighLatency); P2's example is p95 > 1 s."""
-    from mcops.thresholds import classify
+    from mcops.classify import classify
 
     verdict = classify("mc_p95_latency_seconds", 0.6)
     s = assess([f("p95_latency", str(verdict.level))], scheme="P")

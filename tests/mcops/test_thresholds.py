@@ -7,18 +7,10 @@ from datetime import timedelta
 
 import pytest
 
+from mcops.classify import classify, inactivity_timeout_for, level_of, pool_advice, timeout_for
 from mcops.errors import ParameterError
 from mcops.findings import Level
-from mcops.thresholds import (
-    classify,
-    default_thresholds,
-    inactivity_timeout_for,
-    level_of,
-    load_thresholds,
-    parse_duration,
-    pool_advice,
-    timeout_for,
-)
+from mcops.thresholds import default_thresholds, load_thresholds, parse_duration
 
 # Every edge of every band, written from the runbooks (not from the YAML):
 # (metric, edge, band just below, band at the edge, band just above).
