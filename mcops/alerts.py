@@ -5,7 +5,7 @@ forces ``apply_remediation=False``), with the alert's labels as parameters. An a
 whose scenario has no notebook yet runs ``triage`` instead, and the run says why.
 Repeats of one alert (same fingerprint and start) are run once; work waits in a
 bounded queue (a full queue answers 503 so Alertmanager retries later); each run's
-evidence is served back under ``/runs``.
+evidence is served back under ``/runs`` (`mcops.alerts_http`).
 
 Execution and the notebooks' declared parameters are injected (``execute``,
 ``declared``), so tests drive the real app with a tiny notebook directory.
@@ -15,19 +15,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import re
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-
-from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import FileResponse, JSONResponse, Response
-from starlette.routing import Route
 
 __all__ = [
     "FALLBACK_SCENARIO",
@@ -38,7 +32,6 @@ __all__ = [
     "Declared",
     "Executor",
     "QueueFull",
-    "build_app",
     "declared_in",
     "parameters_for",
 ]
@@ -335,70 +328,3 @@ def _in_worker_thread(
         if loop is not None and not loop.is_running():
             loop.close()
             asyncio.set_event_loop(None)
-
-
-def _error(code: str, message: str, status: int) -> JSONResponse:
-    return JSONResponse({"error": code, "message": message}, status_code=status)
-
-
-def build_app(receiver: AlertReceiver, *, start_worker: bool = True) -> Starlette:
-    """POST /alerts (Alertmanager webhook v4), GET /runs, /runs/{id}, /runs/{id}/{file}.
-
-    ``start_worker=False`` accepts and queues without running anything (tests fill the
-    queue that way).
-    """
-
-    async def alerts(request: Request) -> Response:
-        try:
-            payload = json.loads(await request.body())
-        except (json.JSONDecodeError, UnicodeDecodeError):
-            return _error("InvalidJSON", "send an Alertmanager webhook (version 4) as JSON", 400)
-        try:
-            queued, skipped = receiver.accept(payload)
-        except BadPayload as err:
-            return _error("InvalidPayload", str(err), 422)
-        except QueueFull as err:
-            return _error("QueueFull", f"too many runs waiting ({err}); retry later", 503)
-        return JSONResponse({"queued": [r.id for r in queued], "skipped": skipped})
-
-    async def runs(request: Request) -> Response:
-        return JSONResponse([r.public() for r in reversed(receiver.runs.values())])
-
-    async def run_detail(request: Request) -> Response:
-        run = receiver.runs.get(request.path_params["run_id"])
-        if run is None:
-            return _error("NotFound", "no such run; GET /runs lists them", 404)
-        return JSONResponse(run.public())
-
-    async def run_file(request: Request) -> Response:
-        run = receiver.runs.get(request.path_params["run_id"])
-        name = request.path_params["name"]
-        if run is None or not run.evidence_dir:
-            return _error("NotFound", "no such run, or it has not started", 404)
-        path = Path(run.evidence_dir) / name
-        if "/" in name or name.startswith(".") or not path.is_file():
-            return _error("NotFound", f"no file {name!r}; GET /runs/{run.id} lists them", 404)
-        return FileResponse(path)
-
-    async def health(request: Request) -> Response:
-        return JSONResponse({"status": "ok", "queued": receiver.queue.qsize()})
-
-    @contextlib.asynccontextmanager
-    async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        if start_worker:
-            receiver.start()
-        try:
-            yield
-        finally:
-            await receiver.stop()
-
-    return Starlette(
-        routes=[
-            Route("/alerts", alerts, methods=["POST"]),
-            Route("/runs", runs),
-            Route("/runs/{run_id}", run_detail),
-            Route("/runs/{run_id}/{name}", run_file),
-            Route("/health", health),
-        ],
-        lifespan=lifespan,
-    )

@@ -52,7 +52,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def serve_alerts(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from mcops.alerts import AlertReceiver, build_app, declared_in
+    from mcops.alerts import AlertReceiver, declared_in
+    from mcops.alerts_http import build_app
     from mcops.params import parse_assignment
     from mcops.registry import ALERTS as ALERT_SCENARIOS
     from mcops.runner import default_notebooks_dir, run_scenario

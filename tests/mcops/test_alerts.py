@@ -16,7 +16,8 @@ import httpx
 import nbformat
 import pytest
 
-from mcops.alerts import AlertReceiver, build_app, declared_in, parameters_for
+from mcops.alerts import AlertReceiver, declared_in, parameters_for
+from mcops.alerts_http import build_app
 from mcops.registry import ALERTS as ALERT_SCENARIOS
 from mcops.runner import run_scenario
 
