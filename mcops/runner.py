@@ -15,7 +15,6 @@ from __future__ import annotations
 import json
 import os
 import time
-import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -24,7 +23,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 import mcops
-from mcops import errors
+from mcops import errors, memory_io
 from mcops.errors import ParameterError
 from mcops.evidence import nothing_checked_message, summary_from_notebook, worst_level
 from mcops.findings import Level
@@ -55,9 +54,6 @@ KERNEL = "python3"
 EXIT_OK = 0
 EXIT_FAIL_ON = 1
 EXIT_ERROR = 2
-
-_MEMORY_SCHEME = "mcops-mem://"
-_REGISTERED: set[str] = set()  # papermill's handler registry is process-wide too
 
 
 @dataclass(frozen=True)
@@ -198,8 +194,7 @@ def _execute(
     import papermill
     from papermill.exceptions import PapermillExecutionError
 
-    key = f"{_MEMORY_SCHEME}{uuid.uuid4().hex}/{notebook.name}"
-    _register_memory_io()
+    key = memory_io.new_key(notebook.name)
     failure: _Failure | None = None
     try:
         with _kernel_environment(out):
@@ -219,7 +214,7 @@ def _execute(
         failure = _Failure(str(exc.ename), str(exc.evalue))
     except Exception as exc:  # dead kernel, timeout: still write what we have
         failure = _Failure(type(exc).__name__, str(exc))
-    text = _MemoryIO.store.pop(key, None)
+    text = memory_io.take(key)
     return (nbformat.reads(text, as_version=4) if text else None), failure
 
 
@@ -368,36 +363,6 @@ def _kernel_environment(out: Path) -> Iterator[None]:
                 os.environ.pop(name, None)
             else:
                 os.environ[name] = value
-
-
-class _MemoryIO:
-    """papermill I/O handler keeping executed notebooks in memory until redacted."""
-
-    store: dict[str, str] = {}
-
-    @classmethod
-    def read(cls, path: str) -> str:
-        return cls.store[path]
-
-    @classmethod
-    def write(cls, buf: str, path: str) -> None:
-        cls.store[path] = buf
-
-    @classmethod
-    def listdir(cls, path: str) -> list[str]:
-        return [key for key in cls.store if key.startswith(path)]
-
-    @classmethod
-    def pretty_path(cls, path: str) -> str:
-        return path
-
-
-def _register_memory_io() -> None:
-    from papermill.iorw import papermill_io
-
-    if _MEMORY_SCHEME not in _REGISTERED:
-        papermill_io.register(_MEMORY_SCHEME, _MemoryIO)
-        _REGISTERED.add(_MEMORY_SCHEME)
 
 
 def _default_out_dir(scenario: str) -> Path:
