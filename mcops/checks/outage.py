@@ -21,6 +21,7 @@ from datetime import datetime
 
 import pandas as pd
 
+from mcops.checks.config_refs import config_refs
 from mcops.findings import Finding, Level
 from mcops.utc import timestamp
 
@@ -307,50 +308,6 @@ def recent_rollout(
         detail="Root cause 1: a recent deployment introduced the crash. `kubectl rollout undo` "
         "(Option 1) is planned below; inform the GC Team so it routes meetings elsewhere.",
         rows=inside,
-    )
-
-
-# ---------------------------------------------------------------- Secrets, ConfigMaps
-
-
-def config_refs(refs: pd.DataFrame, *, check: str = "config_refs") -> Finding:
-    """Root causes 4-5: every Secret and ConfigMap the pod template needs exists.
-
-    ``refs``: one row per reference — ``kind``, ``name``, ``key`` (empty for a whole
-    object), ``used_by``, ``optional``, ``present``, ``key_present`` (names only, never
-    values). A required one missing, or a required key missing from it, is critical.
-    """
-    if refs.empty:
-        return Finding.make(
-            check, Level.OK, "The pod template references no Secret or ConfigMap", count=0
-        )
-    optional = refs["optional"].fillna(False).astype(bool)
-    present = refs["present"].fillna(False).astype(bool)
-    key_present = refs["key_present"].astype("object").fillna(True).astype(bool)
-    missing = refs[(~optional & (~present | ~key_present)).to_numpy()]
-    if missing.empty:
-        objects = refs[["kind", "name"]].drop_duplicates()
-        return Finding.make(
-            check,
-            Level.OK,
-            f"All {_n(len(objects), 'referenced Secret/ConfigMap')} present",
-            rows=objects,
-            count=0,
-        )
-    what = ", ".join(
-        dict.fromkeys(
-            f"{r['kind']} {r['name']}"
-            + (f" (key {r['key']})" if r["key"] and bool(r["present"]) else "")
-            for _, r in missing.iterrows()
-        )
-    )
-    return Finding.make(
-        check,
-        Level.CRITICAL,
-        f"Missing: {what}",
-        detail="Root cause 4/5: pods cannot start without it. Restore it from the secure "
-        "backup (Option 3), then delete the pods so they are recreated (Option 2).",
-        rows=missing[["kind", "name", "key", "used_by", "present", "key_present"]],
     )
 
 

@@ -16,13 +16,15 @@ reach a frame, the notebook or the evidence.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from mcops.errors import SourceConfigError, SourceError
 from mcops.findings import Level
+from mcops.scenarios._kube import deployment_of, kube_source, namespace_of, selector
+from mcops.scenarios.config_refs import REF_COLUMNS, config_refs
 from mcops.secrets import redact_url
 
 if TYPE_CHECKING:
@@ -54,72 +56,7 @@ POD_COLUMNS = [
     "pod", "phase", "ready", "restarts", "waiting_reason", "last_reason", "last_exit_code",
     "last_finished_at", "container", "node", "started_at",
 ]  # fmt: skip
-REF_COLUMNS = ["kind", "name", "key", "used_by", "optional", "present", "key_present"]
 _REASON = "runbook 004 Scenario 4: complete service outage"
-
-
-# ---------------------------------------------------------------- sources
-
-
-def kube_source(inv: Investigation, *, api_client: ApiClient | None = None) -> KubeSource:
-    """The cluster, only on ``platform=kubernetes`` (its state recorded for summary.json)."""
-    platform = str(inv.params.get("platform") or "local")
-    if platform != "kubernetes":
-        raise SourceConfigError(
-            f"platform is {platform!r}: no pods, events or rollouts to read",
-            source="kubernetes",
-            fix="run with -p platform=kubernetes -p deployment=NAME on a cluster",
-        )
-    from mcops.sources.kube import KubeSource  # the kubernetes client is slow to import
-
-    observer = _kube_observer(inv)
-    try:
-        return KubeSource(api_client, observer=observer)
-    except SourceError as err:  # no kubeconfig, no in-cluster credentials
-        observer(err)
-        raise
-
-
-def _kube_observer(inv: Investigation) -> Callable[[SourceError | None], None]:
-    return lambda error: inv.record_source("kubernetes", error)
-
-
-def _namespace(inv: Investigation) -> str:
-    return str(inv.params.get("namespace") or "default")
-
-
-def _deployment(inv: Investigation) -> str:
-    name = str(inv.params.get("deployment") or "")
-    if not name:
-        raise SourceConfigError(
-            "deployment is empty", source="kubernetes", fix="pass -p deployment=NAME"
-        )
-    return name
-
-
-def _read_deployment(kube: KubeSource, namespace: str, name: str) -> dict[str, Any]:
-    obj = kube._call(
-        f"read deployment {namespace}/{name}",
-        lambda: kube.apps.read_namespaced_deployment(name, namespace),
-    )
-    return dict(kube.api_client.sanitize_for_serialization(obj))
-
-
-def selector(inv: Investigation, kube: KubeSource) -> str:
-    """The pods' label selector: the deployment's matchLabels, else log_source's k8s one."""
-    if inv.params.get("deployment"):
-        dep = _read_deployment(kube, _namespace(inv), _deployment(inv))
-        labels = dep.get("spec", {}).get("selector", {}).get("matchLabels", {}) or {}
-        if labels:
-            return ",".join(f"{k}={v}" for k, v in sorted(labels.items()))
-    spec = str(inv.params.get("log_source") or "")
-    if spec.startswith("k8s:") and "/" in spec:
-        return spec.split("/", 1)[1]
-    raise SourceConfigError(
-        "no label selector for the pods",
-        source="kubernetes",
-        fix="pass -p deployment=NAME (or -p log_source=k8s:NAMESPACE/app=NAME)",
-    )
 
 
 # ---------------------------------------------------------------- step 1: pods
@@ -152,7 +89,7 @@ def _pod_row(pod: Any) -> dict[str, Any]:
 def pods(inv: Investigation, *, api_client: ApiClient | None = None) -> pd.DataFrame:
     """Diagnosis 1: ``kubectl get pods -l app=...`` with each pod's reasons (``POD_COLUMNS``)."""
     kube = kube_source(inv, api_client=api_client)
-    namespace, labels = _namespace(inv), selector(inv, kube)
+    namespace, labels = namespace_of(inv), selector(inv, kube)
     listing = kube._call(
         f"list pods in {namespace} ({labels})",
         lambda: kube.core.list_namespaced_pod(namespace, label_selector=labels),
@@ -170,7 +107,7 @@ def pods(inv: Investigation, *, api_client: ApiClient | None = None) -> pd.DataF
 def warning_events(inv: Investigation, *, api_client: ApiClient | None = None) -> pd.DataFrame:
     """Diagnosis 2: the Warning events of the namespace's pods (BackOff, OOMKilling...)."""
     kube = kube_source(inv, api_client=api_client)
-    events = kube.events(_namespace(inv), involved_kind="Pod")
+    events = kube.events(namespace_of(inv), involved_kind="Pod")
     return events[(events["type"] == "Warning").to_numpy()].reset_index(drop=True)
 
 
@@ -218,7 +155,7 @@ def last_lines(inv: Investigation, *, api_client: ApiClient | None = None) -> pd
     from mcops.sources.logparse import empty_logs, parse_prefixed_logs
 
     kube = kube_source(inv, api_client=api_client)
-    namespace = _namespace(inv)
+    namespace = namespace_of(inv)
     tail = inv.thresholds.logs.quick_check_tail
     frames = []
     for row in pods(inv, api_client=kube.api_client).itertuples():
@@ -239,8 +176,8 @@ def last_lines(inv: Investigation, *, api_client: ApiClient | None = None) -> pd
 def deployment_status(inv: Investigation, *, api_client: ApiClient | None = None) -> pd.DataFrame:
     """Diagnosis 4: ``kubectl describe deployment``: replicas wanted, ready, updated, images."""
     kube = kube_source(inv, api_client=api_client)
-    frame = kube.deployments(_namespace(inv))
-    return frame[(frame["name"] == _deployment(inv)).to_numpy()].reset_index(drop=True)
+    frame = kube.deployments(namespace_of(inv))
+    return frame[(frame["name"] == deployment_of(inv)).to_numpy()].reset_index(drop=True)
 
 
 # ---------------------------------------------------------------- step 7: rollouts
@@ -249,103 +186,7 @@ def deployment_status(inv: Investigation, *, api_client: ApiClient | None = None
 def rollout_history(inv: Investigation, *, api_client: ApiClient | None = None) -> pd.DataFrame:
     """Diagnosis 7: ``kubectl rollout history deployment/...`` (its ReplicaSets)."""
     kube = kube_source(inv, api_client=api_client)
-    return kube.rollout_history(_namespace(inv), _deployment(inv))
-
-
-# ---------------------------------------------------------------- root causes 4-5
-
-
-def _references(template: Mapping[str, Any]) -> Iterator[dict[str, Any]]:
-    """(kind, name, key, used_by, optional) for each Secret/ConfigMap a pod spec names."""
-    spec = template.get("spec", {}) or {}
-    for ref in spec.get("imagePullSecrets", []) or []:
-        yield _ref("Secret", ref.get("name"), "", "imagePullSecrets", False)
-    for volume in spec.get("volumes", []) or []:
-        used = f"volume {volume.get('name')}"
-        if secret := volume.get("secret"):
-            yield _ref("Secret", secret.get("secretName"), "", used, secret.get("optional"))
-        if config := volume.get("configMap"):
-            yield _ref("ConfigMap", config.get("name"), "", used, config.get("optional"))
-        for source in (volume.get("projected") or {}).get("sources", []) or []:
-            for kind, field in (("Secret", "secret"), ("ConfigMap", "configMap")):
-                if part := source.get(field):
-                    yield _ref(kind, part.get("name"), "", used, part.get("optional"))
-    for container in [*(spec.get("initContainers") or []), *(spec.get("containers") or [])]:
-        where = f"container {container.get('name')}"
-        for env in container.get("env", []) or []:
-            source = env.get("valueFrom") or {}
-            used = f"{where} env {env.get('name')}"
-            if ref := source.get("secretKeyRef"):
-                yield _ref("Secret", ref.get("name"), ref.get("key"), used, ref.get("optional"))
-            if ref := source.get("configMapKeyRef"):
-                yield _ref("ConfigMap", ref.get("name"), ref.get("key"), used, ref.get("optional"))
-        for env in container.get("envFrom", []) or []:
-            if ref := env.get("secretRef"):
-                yield _ref("Secret", ref.get("name"), "", f"{where} envFrom", ref.get("optional"))
-            if ref := env.get("configMapRef"):
-                yield _ref(
-                    "ConfigMap", ref.get("name"), "", f"{where} envFrom", ref.get("optional")
-                )
-
-
-def _ref(kind: str, name: Any, key: Any, used_by: str, optional: Any) -> dict[str, Any]:
-    return {
-        "kind": kind,
-        "name": str(name or ""),
-        "key": str(key or ""),
-        "used_by": used_by,
-        "optional": bool(optional),
-    }
-
-
-def _key_names(kube: KubeSource, kind: str, namespace: str, name: str) -> set[str] | None:
-    """The object's key names (None: it does not exist). Values are dropped right here."""
-    from kubernetes.client.exceptions import ApiException
-
-    read = (
-        kube.core.read_namespaced_secret
-        if kind == "Secret"
-        else kube.core.read_namespaced_config_map
-    )
-
-    def fetch() -> Any:
-        try:
-            return read(name, namespace)
-        except ApiException as err:
-            if err.status == 404:
-                return None
-            raise
-
-    obj = kube._call(f"read {kind} {namespace}/{name}", fetch)
-    if obj is None:
-        return None
-    if kind == "Secret":
-        keys = {*(obj.data or {}), *(obj.string_data or {})}
-    else:
-        keys = {*(obj.data or {}), *(obj.binary_data or {})}
-    del obj
-    return keys
-
-
-def config_refs(inv: Investigation, *, api_client: ApiClient | None = None) -> pd.DataFrame:
-    """Root causes 4-5: each Secret/ConfigMap (and key) the pod template uses, and if present.
-
-    ``kubectl get secret mc-service-secrets`` / ``kubectl get configmap mc-service-config``
-    for every name the deployment's pod template references (``REF_COLUMNS``).
-    """
-    kube = kube_source(inv, api_client=api_client)
-    namespace = _namespace(inv)
-    dep = _read_deployment(kube, namespace, _deployment(inv))
-    refs = list(_references(dep.get("spec", {}).get("template", {}) or {}))
-    known: dict[tuple[str, str], set[str] | None] = {}
-    for ref in refs:
-        key = (ref["kind"], ref["name"])
-        if key not in known:
-            known[key] = _key_names(kube, ref["kind"], namespace, ref["name"])
-        names = known[key]
-        ref["present"] = names is not None
-        ref["key_present"] = (ref["key"] in names) if ref["key"] and names is not None else None
-    return pd.DataFrame(refs, columns=REF_COLUMNS)
+    return kube.rollout_history(namespace_of(inv), deployment_of(inv))
 
 
 # ---------------------------------------------------------------- local: database
@@ -437,7 +278,7 @@ def remediations(inv: Investigation, *, api_client: ApiClient | None = None) -> 
     from mcops.sources.kube import default_api_client
 
     api = api_client if api_client is not None else default_api_client()
-    namespace = _namespace(inv)
+    namespace = namespace_of(inv)
     actions: list[Action] = []
     if "recent_rollout" in fired:
         actions.append(RolloutUndo(api, namespace, deployment, reason=_REASON))
