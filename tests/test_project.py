@@ -47,3 +47,14 @@ def test_notebooks_are_committed_without_outputs_and_with_parameters():
                 assert cell.get("execution_count") is None, f"{path.name} has execution counts"
         tags = [t for c in nb["cells"] for t in c.get("metadata", {}).get("tags", [])]
         assert "parameters" in tags, f"{path.name} has no cell tagged 'parameters'"
+
+
+def test_no_module_of_the_toolkit_is_over_400_lines():
+    """STYLE: one concept per module, a few hundred lines at most."""
+    toolkit = ROOT / "mcops"
+    long = {
+        str(path.relative_to(ROOT)): n
+        for path in toolkit.rglob("*.py")
+        if (n := len(path.read_text(encoding="utf-8").splitlines())) > 400
+    }
+    assert long == {}, f"split these by concept: {long}"
