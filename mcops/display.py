@@ -180,6 +180,8 @@ def severity_lines(severity: Mapping[str, Any]) -> list[str]:
         lines.append(f"Escalation: {severity['escalation']}")
     if severity.get("notify"):
         lines.append(f"Notify: {', '.join(severity['notify'])}")
+    if severity.get("quick_fixes"):
+        lines.append(f"Quick fixes (runbook 000): {'; '.join(severity['quick_fixes'])}")
     if severity.get("next_scenarios"):
         lines.append(f"Next: {', '.join(severity['next_scenarios'])}")
     return lines

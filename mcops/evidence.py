@@ -126,6 +126,7 @@ class Recorder:
         notify: Sequence[str] = (),
         upgraded_from: str | None = None,
         triggers: Sequence[str] = (),
+        quick_fixes: Sequence[str] = (),
     ) -> None:
         """Record the incident severity (``SEV``/``P`` scheme), how fast to respond, whom
         to escalate to, the upgrade triggers that fired and what to run next."""
@@ -138,6 +139,7 @@ class Recorder:
             "notify": list(notify),
             "upgraded_from": upgraded_from,
             "triggers": list(triggers),
+            "quick_fixes": list(quick_fixes),
             "next_scenarios": list(next_scenarios),
         }
         self._show(severity_bundle(self._severity))

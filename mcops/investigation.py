@@ -22,6 +22,7 @@ import pandas as pd
 from IPython.display import Markdown, display
 
 from mcops import plots
+from mcops.advice import expected_recovery
 from mcops.checks import service as service_checks
 from mcops.errors import (
     McopsError,
@@ -313,7 +314,11 @@ class Investigation:
             self.recorder.remediation(_failed(action, mode, err.changed, str(err)))
             raise
         display(report)
-        self.recorder.remediation(report.as_summary())
+        summary = report.as_summary()
+        if recovery := expected_recovery(summary["action"], thresholds=self.thresholds):
+            summary["expected_recovery"] = recovery  # the runbook's "Expected recovery time"
+            display(Markdown(f"Expected recovery after apply (runbook): about {recovery}."))
+        self.recorder.remediation(summary)
         return report
 
     def record(self, *findings: Finding) -> None:
@@ -350,6 +355,7 @@ class Investigation:
             notify=result.notify,
             upgraded_from=result.upgraded_from,
             triggers=result.triggers,
+            quick_fixes=result.quick_fixes,
         )
         display(plots.findings_overview(self.recorder.findings, title="Findings at a glance"))
         self.recorder.finish()

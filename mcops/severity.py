@@ -16,6 +16,7 @@ from dataclasses import dataclass, fields, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
+from mcops.advice import quick_fixes
 from mcops.errors import ParameterError
 from mcops.findings import Finding, Level
 from mcops.registry import KINDS, check_spec, routes_for
@@ -57,6 +58,7 @@ class Severity:
     notify: tuple[str, ...] = ()
     upgraded_from: str | None = None
     triggers: tuple[str, ...] = ()
+    quick_fixes: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         """The summary.json shape (``scheme``, ``level``, ``reason`` first)."""
@@ -75,6 +77,7 @@ class Severity:
             "notify": list(self.notify),
             "upgraded_from": self.upgraded_from,
             "triggers": list(self.triggers),
+            "quick_fixes": list(self.quick_fixes),
         }
 
 
@@ -98,9 +101,8 @@ def assess(
     found = list(findings)
     judged = [f for f in found if f.checked and _kind(f) != "overview"]
     nexts = next_scenarios(judged, scheme=scheme)
-    if scheme == "SEV":
-        return _sev(judged, ctx, t, nexts)
-    return _p(found, judged, ctx, t, nexts)
+    verdict = _sev(judged, ctx, t, nexts) if scheme == "SEV" else _p(found, judged, ctx, t, nexts)
+    return replace(verdict, quick_fixes=quick_fixes(judged, thresholds=t))
 
 
 def next_scenarios(findings: Iterable[Finding], *, scheme: Scheme) -> tuple[str, ...]:

@@ -27,6 +27,7 @@ CHECKS_000: tuple[_C, ...] = (
         ("memory_leak",),
         "Active actors",
         ("active_actors",),
+        quick_fix="restart_server",
     ),
     _C(
         "spawn_rate",
@@ -35,6 +36,7 @@ CHECKS_000: tuple[_C, ...] = (
         ("crash_loop",),
         "Actor spawn rate",
         ("spawn_rate_per_minute",),
+        quick_fix="restart_server",
     ),
     _C(
         "p95_latency",
@@ -59,6 +61,7 @@ CHECKS_000: tuple[_C, ...] = (
         ("mailbox_backlog", "performance_profile"),
         "DB pool connections in use",
         ("db_pool_active",),
+        quick_fix="increase_max_connections",
     ),
     # ---- 000 FM1 crash loop
     _C(
@@ -67,8 +70,16 @@ CHECKS_000: tuple[_C, ...] = (
         "crash",
         ("crash_loop",),
         "Actor crashes per conversation",
+        quick_fix="restart_server",
     ),
-    _C("spawn_loop", ("crash_loop",), "crash", ("crash_loop",), "Spawn loops per conversation"),
+    _C(
+        "spawn_loop",
+        ("crash_loop",),
+        "crash",
+        ("crash_loop",),
+        "Spawn loops per conversation",
+        quick_fix="restart_server",
+    ),
     _C(
         "conversation_state",
         ("crash_loop",),
@@ -112,6 +123,7 @@ CHECKS_000: tuple[_C, ...] = (
         "latency",
         ("performance_profile", "mailbox_backlog"),
         "Slow statements (> 100 ms)",
+        quick_fix="kill_queries_add_indexes",
     ),
     _C(
         "messages_dropped",
@@ -127,6 +139,7 @@ CHECKS_000: tuple[_C, ...] = (
         "saturation",
         ("mailbox_backlog", "performance_profile"),
         "Active PostgreSQL connections",
+        quick_fix="increase_max_connections",
     ),
     # ---- 000 FM3 epoch conflicts; Database Consistency Checks
     _C(
@@ -143,6 +156,7 @@ CHECKS_000: tuple[_C, ...] = (
         ("epoch_conflicts", "db_consistency"),
         "Duplicate commit epochs",
         ("epoch_conflicts",),
+        quick_fix="disable_actors_rollback",
     ),
     _C(
         "duplicate_writers",
@@ -175,6 +189,7 @@ CHECKS_000: tuple[_C, ...] = (
         "data",
         ("epoch_conflicts",),
         "New duplicates in the last 5 minutes",
+        quick_fix="disable_actors_rollback",
     ),
     # ---- 000 FM4 memory leak
     _C(
@@ -183,6 +198,7 @@ CHECKS_000: tuple[_C, ...] = (
         "leak",
         ("memory_leak",),
         "Active actors over the window",
+        quick_fix="restart_server",
     ),
     _C(
         "memory_trend",
@@ -190,6 +206,7 @@ CHECKS_000: tuple[_C, ...] = (
         "leak",
         ("memory_leak", "resource_pressure"),
         "Memory over the window",
+        quick_fix="restart_server",
     ),
     _C("stale_actors", ("memory_leak",), "hygiene", ("memory_leak",), "Idle actors past their TTL"),
     _C(

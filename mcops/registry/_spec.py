@@ -69,6 +69,8 @@ class CheckSpec:
 
     ``metric_keys`` are the thresholds.yaml metric keys whose snapshot rows this check
     judges (triage turns each key metric into the finding of the check that owns it).
+    ``quick_fix`` is runbook 000's quick fix for the symptom (a key of thresholds.yaml
+    ``recovery``; `mcops.advice` words it), empty when the table names none.
     """
 
     id: str
@@ -77,3 +79,4 @@ class CheckSpec:
     routes: tuple[str, ...] = ()
     title: str = ""
     metric_keys: tuple[str, ...] = ()
+    quick_fix: str = ""

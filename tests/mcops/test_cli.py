@@ -80,6 +80,7 @@ def test_ok_run_with_fail_on_writes_evidence_and_exits_1(tmp_path):
         "notify": [],
         "upgraded_from": None,
         "triggers": [],
+        "quick_fixes": [],
         "next_scenarios": ["db_consistency"],
     }
     assert "mcops run db_consistency" in proc.stdout  # the next command, parameters filled
