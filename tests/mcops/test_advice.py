@@ -50,11 +50,28 @@ def test_the_verdict_carries_the_quick_fixes():
         ("rollout_undo", "2–3 min"),  # 004 "Expected recovery time: 2-3 minutes"
         ("rollout_restart", "2–3 min"),
         ("patch_resources", "2–3 min"),
+        ("restart_local_server", "30 s"),  # 000 quick fixes: "Restart server | 30s"
+        ("set_pool_size", "1 min"),  # 000 quick fixes: "Increase max_connections | 1min"
+        ("add_runbook_indexes", "5 min"),  # 000 quick fixes: "Kill queries, add indexes | 5min"
         ("reset_epoch", None),  # not timed by the runbooks
     ],
 )
 def test_expected_recovery_of_an_action(action, time):
     assert expected_recovery(action) == time
+
+
+def test_every_timed_action_is_pinned_above():
+    pinned = {
+        "scale",
+        "delete_pod",
+        "rollout_undo",
+        "rollout_restart",
+        "patch_resources",
+        "restart_local_server",
+        "set_pool_size",
+        "add_runbook_indexes",
+    }
+    assert set(ACTION_RECOVERY) == pinned
 
 
 def test_every_recovery_time_is_read_and_every_quick_fix_declared():
