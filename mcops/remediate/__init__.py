@@ -31,6 +31,7 @@ from mcops.remediate.kube_actions import RolloutRestart, Scale
 from mcops.remediate.kube_pods import DeletePod
 from mcops.remediate.kube_rollback import PatchResources, RolloutUndo
 from mcops.remediate.local_actions import LocalProcess, RestartLocalServer, SetPoolSize
+from mcops.remediate.pg_queries import KillLongQueries
 from mcops.remediate.report import ActionReport, run_action
 from mcops.remediate.sql_actions import (
     ClearLeftMemberUnread,
@@ -58,6 +59,7 @@ __all__ = [
     "DeletePod",
     "EndMeeting",
     "EndStaleMeetings",
+    "KillLongQueries",
     "LocalProcess",
     "MarkController",
     "PatchResources",
