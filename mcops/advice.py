@@ -35,6 +35,7 @@ ACTION_RECOVERY: Mapping[str, str] = {
     "restart_local_server": "restart_server",
     "set_pool_size": "increase_max_connections",
     "add_runbook_indexes": "kill_queries_add_indexes",
+    "kill_long_queries": "kill_queries_add_indexes",
 }
 
 

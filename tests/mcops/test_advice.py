@@ -53,6 +53,7 @@ def test_the_verdict_carries_the_quick_fixes():
         ("restart_local_server", "30 s"),  # 000 quick fixes: "Restart server | 30s"
         ("set_pool_size", "1 min"),  # 000 quick fixes: "Increase max_connections | 1min"
         ("add_runbook_indexes", "5 min"),  # 000 quick fixes: "Kill queries, add indexes | 5min"
+        ("kill_long_queries", "5 min"),
         ("reset_epoch", None),  # not timed by the runbooks
     ],
 )
@@ -70,6 +71,7 @@ def test_every_timed_action_is_pinned_above():
         "restart_local_server",
         "set_pool_size",
         "add_runbook_indexes",
+        "kill_long_queries",
     }
     assert set(ACTION_RECOVERY) == pinned
 
