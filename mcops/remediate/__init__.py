@@ -9,6 +9,7 @@ audit every step, undo. One module per concept:
   `sql_restore` — restore rows from a backup file when the ApplyResult is gone
 - `kube_actions` (Scale, RolloutRestart), `kube_rollback` (RolloutUndo, PatchResources),
   `kube_pods` (DeletePod) — Kubernetes actions with server-side dry run
+  `kube_config_restore` (RestoreConfigObject) — restore missing Secret/ConfigMap keys
 - `local_actions` — single host: restart, pool size; `admin_actions` (+ `admin_api`) —
   the admin API calls (end a meeting, re-register, stop stale actors)
 - database actions see the runbook tables through `mcops.schema` (only the columns the
@@ -28,7 +29,9 @@ from mcops.remediate.base import (
     Remediation,
 )
 from mcops.remediate.kube_actions import RolloutRestart, Scale
+from mcops.remediate.kube_config_restore import RestoreConfigObject
 from mcops.remediate.kube_pods import DeletePod
+from mcops.remediate.kube_restart import EscalatedRolloutRestart
 from mcops.remediate.kube_rollback import PatchResources, RolloutUndo
 from mcops.remediate.local_actions import LocalProcess, RestartLocalServer, SetPoolSize
 from mcops.remediate.pg_queries import KillLongQueries
@@ -59,6 +62,7 @@ __all__ = [
     "DeletePod",
     "EndMeeting",
     "EndStaleMeetings",
+    "EscalatedRolloutRestart",
     "KillLongQueries",
     "LocalProcess",
     "MarkController",
@@ -71,6 +75,7 @@ __all__ = [
     "ResetEpoch",
     "RestartLocalServer",
     "RestoreBackup",
+    "RestoreConfigObject",
     "RolloutRestart",
     "RolloutUndo",
     "RowChange",

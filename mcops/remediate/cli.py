@@ -129,6 +129,7 @@ ACTIONS: Mapping[str, Callable[[argparse.Namespace, dict[str, Any]], Action]] = 
     "rollout_undo": _plain(_R + "kube_rollback:RolloutUndo", _kube),
     "patch_resources": _plain(_R + "kube_rollback:PatchResources", _kube),
     "delete_pod": _plain(_R + "kube_pods:DeletePod", _kube),
+    "restore_config_object": _plain(_R + "kube_config_restore:RestoreConfigObject", _kube),
     "end_meeting": _plain(_R + "admin_actions:EndMeeting", _admin),
     "reregister_controller": _plain(_R + "admin_actions:ReRegisterController", _admin),
     "stop_stale_actors": _plain(_R + "admin_actions:StopStaleActors", _admin),
