@@ -156,6 +156,15 @@ class Logs:
 
 
 @dataclass(frozen=True)
+class Network:
+    """004 Scenario 5 root cause 5: timed round trips (numbers mcops chose, see the YAML)."""
+
+    probes: int
+    service_rtt_ms: float
+    database_rtt_ms: float
+
+
+@dataclass(frozen=True)
 class Thresholds:
     """All runbook numbers. Build with load_thresholds(); every field is read-only."""
 
@@ -170,6 +179,7 @@ class Thresholds:
     recovery: Mapping[str, tuple[timedelta, timedelta]]
     remediation: Remediation
     logs: Logs
+    network: Network
 
     def bands(self, metric: str) -> tuple[Band, ...]:
         """The metric's bands, lowest first, with their lower edges filled in."""

@@ -2,9 +2,9 @@
 
 p95 message processing time by actor type (MCHighLatency above 500 ms), then the causes
 the runbook lists: mailbox backpressure (see `backlog`), CPU contention, a slow global
-controller (heartbeat latency), pauses in the logs. `mcops.scenarios.high_latency` reads
-the quantiles (Prometheus's ``histogram_quantile``, or the same arithmetic on scrapes);
-these judges see the same frame either way.
+controller (heartbeat latency), pauses in the logs, network round trips (root cause 5).
+`mcops.scenarios.high_latency` reads the quantiles (Prometheus's ``histogram_quantile``,
+or the same arithmetic on scrapes); these judges see the same frame either way.
 """
 
 from __future__ import annotations
@@ -13,9 +13,15 @@ import pandas as pd
 
 from mcops.classify import classify
 from mcops.findings import Finding, Level
-from mcops.thresholds import Thresholds
+from mcops.thresholds import Thresholds, default_thresholds
 
-__all__ = ["cpu_usage", "gc_heartbeat_latency", "p95_latency", "pause_logs"]
+__all__ = [
+    "cpu_usage",
+    "gc_heartbeat_latency",
+    "network_latency",
+    "p95_latency",
+    "pause_logs",
+]
 
 _PAUSE_WORDS = r"(?i)\bgc\b|pause|heartbeat"
 
@@ -122,4 +128,56 @@ def pause_logs(frame: pd.DataFrame) -> Finding:
         f"{len(hits)} GC / pause warnings in the logs",
         rows=hits[cols],
         count=len(hits),
+    )
+
+
+def network_latency(frame: pd.DataFrame, *, thresholds: Thresholds | None = None) -> Finding:
+    """Root cause 5 judged: median round trip per target above its threshold → warning.
+
+    One row per probe: ``target`` (``service``: GET /health; ``database``: SELECT 1),
+    ``ms`` (NaN when the probe got no answer), ``error``. A warning, never critical: a
+    slow network makes the runbook's "Fix: Infrastructure team investigation" plausible,
+    but the latency finding itself is p95_latency's.
+    """
+    check = "network_latency"
+    if frame.empty or "target" not in frame:
+        return Finding.not_checked(check, "no round trip was measured")
+    limits = (thresholds or default_thresholds()).network
+    edge = {"service": limits.service_rtt_ms, "database": limits.database_rtt_ms}
+    rows, slow, parts = [], [], []
+    for target, group in frame.groupby(frame["target"].astype("string"), sort=False):
+        answered = pd.to_numeric(group["ms"], errors="coerce").dropna()
+        limit = edge.get(str(target), limits.service_rtt_ms)
+        row = {"target": str(target), "probes": len(group), "answered": len(answered)}
+        if answered.empty:
+            rows.append({**row, "median_ms": None, "max_ms": None, "limit_ms": limit})
+            parts.append(f"{target}: no answer")
+            continue
+        median, peak = float(answered.median()), float(answered.max())
+        rows.append(
+            {**row, "median_ms": round(median, 2), "max_ms": round(peak, 2), "limit_ms": limit}
+        )
+        parts.append(f"{target} median {median:.1f} ms (max {peak:.1f})")
+        if median > limit:
+            slow.append(f"{target} {median:.0f} ms > {limit:g} ms")
+    if not any(r["answered"] for r in rows):
+        return Finding.not_checked(check, "no probe got an answer: " + "; ".join(parts))
+    if slow:
+        return Finding.make(
+            check,
+            Level.WARNING,
+            f"Network is a plausible cause: median round trip {', '.join(slow)}",
+            detail="Runbook 004 Scenario 5 root cause 5: escalate to the Infrastructure Team "
+            "(#infra-oncall). Measured from where mcops runs; the runbook pings the GC from "
+            "the MC pod.",
+            rows=rows,
+            count=len(slow),
+        )
+    return Finding.make(
+        check,
+        Level.OK,
+        f"Network is not a plausible cause: {'; '.join(parts)}",
+        detail="Measured from where mcops runs, not between the pods.",
+        rows=rows,
+        count=0,
     )

@@ -1,13 +1,21 @@
-"""Runbook 004 Scenario 7 "Resource Pressure": memory, CPU and meeting capacity.
+r"""Runbook 004 Scenario 7 "Resource Pressure": memory, CPU and meeting capacity.
 
 Each as a share of its limit: memory over the container limit (or, for a local server,
 RSS over ``MEMORY_LIMIT_BYTES``), CPU over the CPU limit (one core locally, see
 `latency.cpu_usage`), active meetings over ``mc_meeting_capacity``. Warning above 85 %
 memory (MCHighMemory), 80 % CPU (MCHighCPU), 80 % capacity (MCCapacityWarning, a number
 mcops chose: the runbook names none); recovery means both resources below 70 %.
+
+Diagnostics 2 and 3 read the cluster: the limits of the deployment's containers
+(``kubectl describe deployment | grep -A 10 "Limits:"``; no memory limit is a warning:
+nothing stops one pod from taking the node's memory, OOM protection is off), with their
+usage beside them when metrics-server answers; and the namespace's Pod events that say
+OOM or killed (``kubectl get events ... | grep -i "oom\|killed"``): critical.
 """
 
 from __future__ import annotations
+
+import math
 
 import pandas as pd
 
@@ -15,7 +23,7 @@ from mcops.classify import classify
 from mcops.findings import Finding, Level
 from mcops.thresholds import Thresholds
 
-__all__ = ["capacity", "memory_usage"]
+__all__ = ["capacity", "memory_usage", "oom_events", "resource_limits"]
 
 
 def _judged_now(
@@ -44,3 +52,86 @@ def memory_usage(frame: pd.DataFrame, *, thresholds: Thresholds | None = None) -
 def capacity(frame: pd.DataFrame, *, thresholds: Thresholds | None = None) -> Finding:
     """Active meetings over capacity now: warning above 80 %, critical when full."""
     return _judged_now("capacity", frame, "capacity_ratio", "Meetings / capacity", thresholds)
+
+
+#: the runbook's grep -i "oom\|killed" over the events, and the kubelet's reasons
+_OOM_TEXT = r"(?i)oom|killed"
+_OOM_REASONS = ("OOMKilling", "OOMKilled")
+
+
+def _ratio(usage: object, limit: object) -> float | None:
+    used, cap = pd.to_numeric(usage, errors="coerce"), pd.to_numeric(limit, errors="coerce")
+    if pd.isna(used) or pd.isna(cap) or cap <= 0 or math.isinf(cap):
+        return None
+    return float(used) / float(cap)
+
+
+def resource_limits(frame: pd.DataFrame, *, thresholds: Thresholds | None = None) -> Finding:
+    """Diagnosis 2 judged: a container without a memory limit → warning; usage against
+    the limit (where metrics-server gave usage) through the memory and CPU bands.
+
+    Columns: ``container``, ``cpu_request``, ``cpu_limit``, ``memory_request``,
+    ``memory_limit`` (as the spec writes them), ``memory_limit_bytes``,
+    ``cpu_limit_cores``, ``memory_usage_bytes``, ``cpu_usage_cores`` (NaN when unknown).
+    """
+    check = "resource_limits"
+    if frame.empty or "container" not in frame:
+        return Finding.not_checked(check, "the deployment has no containers")
+    rows, levels, notes = [], [Level.OK], []
+    for row in frame.to_dict(orient="records"):
+        name = str(row["container"])
+        out = {k: row.get(k) for k in ("container", "memory_limit", "cpu_limit")}
+        if not row.get("memory_limit"):
+            levels.append(Level.WARNING)
+            notes.append(f"no memory limit on {name}: OOM protection off")
+        for what, used, cap in (
+            ("memory", row.get("memory_usage_bytes"), row.get("memory_limit_bytes")),
+            ("cpu", row.get("cpu_usage_cores"), row.get("cpu_limit_cores")),
+        ):
+            ratio = _ratio(used, cap)
+            out[f"{what}_percent"] = None if ratio is None else round(100 * ratio, 1)
+            if ratio is not None:
+                verdict = classify(f"{what}_ratio", ratio, thresholds=thresholds)
+                levels.append(verdict.level)
+                if verdict.level >= Level.WARNING:
+                    notes.append(f"{name} {what} {verdict.text}")
+        rows.append(out)
+    level = max(levels)
+    title = "; ".join(notes) if notes else "Every container has a memory limit"
+    if not notes and all(r["memory_percent"] is None for r in rows):
+        title += " (usage unknown: no metrics-server answer)"
+    return Finding.make(
+        check,
+        level,
+        title,
+        detail="Option 2 raises the limits (cpu 4000m, memory 2Gi): a capacity decision, "
+        "shown, not planned.",
+        rows=rows,
+        count=len(notes),
+    )
+
+
+def oom_events(frame: pd.DataFrame) -> Finding:
+    """Diagnosis 3 judged: any Pod event with an OOM reason or text → critical."""
+    check = "oom_events"
+    if frame.empty:
+        return Finding.make(check, Level.OK, "No Pod events in the namespace", count=0)
+    reason = frame["reason"].astype("string").fillna("")
+    message = frame["message"].astype("string").fillna("")
+    mask = reason.isin(_OOM_REASONS) | message.str.contains(_OOM_TEXT, regex=True)
+    mask |= reason.str.contains(_OOM_TEXT, regex=True)
+    hits = frame[mask.fillna(False).to_numpy()]
+    if hits.empty:
+        return Finding.make(check, Level.OK, "No OOMKilled events", count=0)
+    cols = [c for c in ("last_timestamp", "reason", "object_name", "message", "count") if c in hits]
+    times = int(hits["count"].fillna(1).sum()) if "count" in hits else len(hits)
+    pods = hits["object_name"].dropna().nunique() if "object_name" in hits else 0
+    return Finding.make(
+        check,
+        Level.CRITICAL,
+        f"{times} OOMKilled event(s) on {pods} pod(s): the memory limit was reached",
+        detail="Pods killed for memory restart and drop their meetings. Fix: raise the "
+        "memory limit (Option 2) or restart to clear a leak (Option 3); a leak → MC Team.",
+        rows=hits[cols],
+        count=times,
+    )

@@ -121,6 +121,14 @@ CHECKS_004: tuple[_C, ...] = (
         "GC heartbeat latency",
     ),
     _C("pause_logs", ("high_latency",), "latency", ("high_latency",), "Pauses in the logs"),
+    # root cause 5: a slow network is a warning (P3); the latency itself is p95_latency's
+    _C(
+        "network_latency",
+        ("high_latency",),
+        "latency",
+        ("high_latency",),
+        "Network round trips to the service and database",
+    ),
     # ---- 004 Scenario 6 GC integration
     _C(
         "gc_heartbeat_failures",
@@ -137,6 +145,31 @@ CHECKS_004: tuple[_C, ...] = (
         ("gc_integration",),
         "MC registration in the GC",
         ("gc_registered",),
+    ),
+    # No ready GC pod, or a NetworkPolicy that blocks MC → GC: no MC can register, the
+    # table's "Complete GC registration failure" (P1) when critical.
+    _C("gc_pods", ("gc_integration",), "registration", ("gc_integration",), "GC pods"),
+    _C(
+        "network_policy",
+        ("gc_integration",),
+        "registration",
+        ("gc_integration",),
+        "NetworkPolicy MC → GC",
+    ),
+    # The GC not answering here, GC errors in the MC's logs: heartbeats failing (P2).
+    _C(
+        "gc_reachable",
+        ("gc_integration",),
+        "heartbeat",
+        ("gc_integration",),
+        "GC health reachable",
+    ),
+    _C(
+        "gc_log_errors",
+        ("gc_integration",),
+        "heartbeat",
+        ("gc_integration",),
+        "GC errors in the MC logs",
     ),
     # ---- 004 Scenario 7 resource pressure
     _C(
@@ -162,5 +195,20 @@ CHECKS_004: tuple[_C, ...] = (
         ("resource_pressure",),
         "Meetings against capacity",
         ("capacity_ratio",),
+    ),
+    _C(
+        "resource_limits",
+        ("resource_pressure",),
+        "memory",
+        ("resource_pressure",),
+        "Container resource limits",
+    ),
+    # an OOM kill restarts a pod: "Single pod failing" (P2) through a critical finding
+    _C(
+        "oom_events",
+        ("resource_pressure",),
+        "memory",
+        ("resource_pressure", "service_outage"),
+        "OOMKilled events",
     ),
 )

@@ -77,3 +77,54 @@ def test_pause_logs_keeps_warnings_about_gc_and_pauses_only():
         "event loop pause of 2.1 s",
     ]
     assert latency.pause_logs(lines.iloc[[0, 3]]).level == Level.OK
+
+
+# ---------------------------------------------------------------- root cause 5: network
+
+
+def trips(service: list[float], database: list[float]) -> pd.DataFrame:
+    rows = [
+        {"target": "service", "probe": i, "ms": ms, "error": ""} for i, ms in enumerate(service)
+    ]
+    rows += [
+        {"target": "database", "probe": i, "ms": ms, "error": ""} for i, ms in enumerate(database)
+    ]
+    return pd.DataFrame(rows)
+
+
+def test_network_latency_median_at_the_100ms_default():
+    # 004 Scenario 5 root cause 5 "Network Latency ... Check: Ping times" names no number:
+    # thresholds.yaml network.service_rtt_ms / database_rtt_ms = 100 (mcops's default),
+    # exactly 100 ms is still fine.
+    at = latency.network_latency(trips([100, 100, 100, 900, 1], [100, 100, 100]))
+    assert at.level == Level.OK and "not a plausible cause" in at.title
+    row = at.data[0]
+    assert row["median_ms"] == 100 and row["max_ms"] == 900 and row["limit_ms"] == 100
+    over = latency.network_latency(trips([100.5] * 5, [1.0] * 5))
+    assert over.level == Level.WARNING and "service 100 ms > 100 ms" in over.title
+    assert "Infrastructure Team" in over.detail
+    db = latency.network_latency(trips([1.0], [101.0] * 3))
+    assert db.level == Level.WARNING and "database" in db.title
+
+
+def test_network_latency_warning_is_p3_never_the_p2_latency():
+    from mcops.severity import assess
+
+    slow = latency.network_latency(trips([5000.0] * 5, []))
+    assert slow.level == Level.WARNING  # never critical: p95_latency owns "p95 > 1s" (P2)
+    assert assess([slow], scheme="P").level == "P3"
+
+
+def test_network_latency_without_answers_is_not_checked():
+    frame = pd.DataFrame([{"target": "service", "probe": 1, "ms": float("nan"), "error": "x"}])
+    assert not latency.network_latency(frame).checked
+    assert not latency.network_latency(pd.DataFrame()).checked
+
+
+def test_network_latency_thresholds_are_overridable(tmp_path):
+    from mcops.thresholds import load_thresholds
+
+    path = tmp_path / "t.yaml"
+    path.write_text("network:\n  service_rtt_ms: 10\n", encoding="utf-8")
+    found = latency.network_latency(trips([11.0] * 5, []), thresholds=load_thresholds(path))
+    assert found.level == Level.WARNING

@@ -35,3 +35,95 @@ def test_no_limit_configured_is_not_checked():
     found = resources.memory_usage(pd.DataFrame(columns=["timestamp", "value"]))
     assert not found.checked
     assert "limit" in found.title
+
+
+# ---------------------------------------------------------------- diagnostics 2 and 3
+
+
+def limits_row(
+    memory_limit: str | None = "2Gi",
+    *,
+    limit_bytes: float = 2 * 1024**3,
+    usage_bytes: float = float("nan"),
+) -> dict:
+    return {
+        "container": "meeting-controller",
+        "cpu_request": "1000m",
+        "cpu_limit": "4000m",
+        "memory_request": "1Gi",
+        "memory_limit": memory_limit,
+        "cpu_limit_cores": 4.0,
+        "memory_limit_bytes": limit_bytes if memory_limit else float("nan"),
+        "cpu_usage_cores": float("nan"),
+        "memory_usage_bytes": usage_bytes,
+    }
+
+
+def test_no_memory_limit_is_a_warning_oom_protection_off_p3():
+    # 004 Scenario 7 step 2 "kubectl describe deployment ... | grep -A 10 Limits:";
+    # Scenario 7 "Severity: Warning" -> P3 ("Non-critical issue, workaround available").
+    from mcops.severity import assess
+
+    found = resources.resource_limits(pd.DataFrame([limits_row(None)]))
+    assert found.level == Level.WARNING
+    assert "no memory limit on meeting-controller: OOM protection off" in found.title
+    assert assess([found], scheme="P").level == "P3"
+    limited = resources.resource_limits(pd.DataFrame([limits_row()]))
+    assert limited.level == Level.OK and "usage unknown" in limited.title
+
+
+@pytest.mark.parametrize(
+    ("ratio", "level"), [(0.69, Level.OK), (0.85, Level.INFO), (0.851, Level.WARNING)]
+)
+def test_usage_against_the_limit_uses_the_85_percent_mchighmemory_edge(ratio, level):
+    # 004 Scenario 7 symptoms "Memory usage >85%"; recovery "memory should be <70%"
+    row = limits_row(usage_bytes=ratio * 2 * 1024**3)
+    found = resources.resource_limits(pd.DataFrame([row]))
+    assert found.level == level
+    assert found.data[0]["memory_percent"] == round(100 * ratio, 1)
+
+
+def events(*rows: tuple[str, str]) -> pd.DataFrame:
+    return pd.DataFrame(
+        [
+            {
+                "last_timestamp": T[0],
+                "type": "Warning",
+                "reason": reason,
+                "object_kind": "Pod",
+                "object_name": f"mc-{i}",
+                "message": message,
+                "count": 2,
+            }
+            for i, (reason, message) in enumerate(rows)
+        ]
+    )
+
+
+@pytest.mark.parametrize(
+    ("reason", "message", "level"),
+    [
+        ("OOMKilling", "Memory cgroup out of memory: Killed process 7", Level.CRITICAL),
+        ("OOMKilled", "", Level.CRITICAL),
+        ("BackOff", "Container was OOM-killed before", Level.CRITICAL),  # grep -i "oom"
+        ("Failed", "Container mc was killed", Level.CRITICAL),  # grep -i "killed"
+        ("Killing", "Stopping container mc", Level.OK),  # a normal stop: "killed" is no match
+        ("BackOff", "Back-off restarting failed container", Level.OK),
+    ],
+)
+def test_oom_events_grep_oom_or_killed_is_critical(reason, message, level):
+    # 004 Scenario 7 step 3: kubectl get events ... | grep -i "oom\|killed"
+    assert resources.oom_events(events((reason, message))).level == level
+
+
+def test_oom_events_count_and_severity_p2():
+    from mcops.severity import assess
+
+    found = resources.oom_events(
+        events(("OOMKilling", "out of memory"), ("Pulled", "image pulled"))
+    )
+    assert found.count == 2 and found.data[0]["object_name"] == "mc-0"  # the event's count
+    assert "1 pod(s)" in found.title
+    # an OOM kill restarts a pod: 004 P2 "Single pod failing" (a critical finding → P2)
+    assert assess([found], scheme="P").level == "P2"
+    assert resources.oom_events(events()).level == Level.OK
