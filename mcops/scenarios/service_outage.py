@@ -57,6 +57,7 @@ POD_COLUMNS = [
     "last_finished_at", "container", "node", "started_at",
 ]  # fmt: skip
 _REASON = "runbook 004 Scenario 4: complete service outage"
+_REVISION = "deployment.kubernetes.io/revision"
 
 
 # ---------------------------------------------------------------- step 1: pods
@@ -261,13 +262,92 @@ def optional(fetch: Callable[[], pd.DataFrame]) -> pd.DataFrame:
 # ---------------------------------------------------------------- remediation
 
 
-def remediations(inv: Investigation, *, api_client: ApiClient | None = None) -> list[Action]:
-    """Options 1, 2 and 4 as plans (applied only with apply_remediation), on Kubernetes.
+def _previous_reference(
+    api: ApiClient, namespace: str, deployment: str, ref: dict[str, Any]
+) -> str | None:
+    """The other object of ref's kind that an older revision used in the same place
+    (container env, volume) and that still exists: the "previous revision" to restore from."""
+    from kubernetes import client as k8s
+    from kubernetes.client.exceptions import ApiException
 
-    A rollout in the window → rollout undo (Option 1); OOMKilled → the runbook's memory
-    limit (Option 4); otherwise the failing pods are deleted so they reschedule (Option 2).
-    A missing Secret/ConfigMap (Option 3) is restored from the secure backup by hand:
-    no action recreates secrets.
+    from mcops.scenarios.config_refs import _references  # the same parser as the check
+
+    apps, core = k8s.AppsV1Api(api), k8s.CoreV1Api(api)
+    read = (
+        core.read_namespaced_secret if ref["kind"] == "Secret" else core.read_namespaced_config_map
+    )
+    try:
+        dep = apps.read_namespaced_deployment(deployment, namespace)
+        now = int((dep.metadata.annotations or {}).get(_REVISION, 0) or 0)
+        revisions = []
+        for rs in apps.list_namespaced_replica_set(namespace).items or []:
+            owners = rs.metadata.owner_references or []
+            revision = int((rs.metadata.annotations or {}).get(_REVISION, 0) or 0)
+            if revision < now and any(
+                o.kind == "Deployment" and o.name == deployment for o in owners
+            ):
+                revisions.append((revision, api.sanitize_for_serialization(rs.spec.template)))
+        for _, template in sorted(revisions, key=lambda r: r[0], reverse=True):
+            for old in _references(template):
+                same_place = (old["kind"], old["used_by"]) == (ref["kind"], ref["used_by"])
+                if same_place and old["name"] != ref["name"] and _exists(read, old, namespace):
+                    return str(old["name"])
+    except ApiException:  # cannot list revisions: no source from them
+        return None
+    return None
+
+
+def _exists(read: Callable[..., Any], ref: dict[str, Any], namespace: str) -> bool:
+    from kubernetes.client.exceptions import ApiException
+
+    try:
+        read(ref["name"], namespace)  # the values are dropped unread
+    except ApiException as err:
+        if err.status == 404:
+            return False
+        raise
+    return True
+
+
+def _restores(
+    inv: Investigation, api: ApiClient, namespace: str, deployment: str, rows: list[dict[str, Any]]
+) -> list[Action]:
+    """Option 3 for each missing Secret/ConfigMap (or its keys) a source is found for: the
+    object an older revision used in the same place, else ``config_backup_dir``'s file."""
+    from mcops.remediate import RestoreConfigObject
+    from mcops.remediate.kube_config_restore import find_backup
+
+    missing: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for row in rows:
+        missing.setdefault((str(row["kind"]), str(row["name"])), []).append(row)
+    backups = str(inv.params.get("config_backup_dir") or "")
+    actions: list[Action] = []
+    for (kind, name), refs in missing.items():
+        # a missing object is recreated whole; else only the keys that are missing
+        keys = [] if not all(r["present"] for r in refs) else [str(r["key"]) for r in refs]
+        found = (_previous_reference(api, namespace, deployment, r) for r in refs)
+        if source := next((f for f in found if f), None):
+            action = RestoreConfigObject(
+                api, namespace, kind, name, keys=keys, from_object=source, reason=_REASON
+            )
+        elif backups and (path := find_backup(backups, kind, name)):
+            action = RestoreConfigObject(
+                api, namespace, kind, name, keys=keys, backup_file=path, reason=_REASON
+            )
+        else:
+            continue  # no source here: restore from the secure backup by hand
+        actions.append(action)
+    return actions
+
+
+def remediations(inv: Investigation, *, api_client: ApiClient | None = None) -> list[Action]:
+    """Options 1-4 as plans (applied only with apply_remediation), on Kubernetes.
+
+    A rollout in the window → rollout undo (Option 1); a missing Secret/ConfigMap or key
+    → restored (Option 3) from the object the previous revision used in its place, or from
+    ``config_backup_dir`` (keys only are shown; with no source it stays by hand);
+    OOMKilled → the runbook's memory limit (Option 4); otherwise the failing pods are
+    deleted so they reschedule (Option 2).
     """
     platform = str(inv.params.get("platform") or "local")
     deployment = str(inv.params.get("deployment") or "")
@@ -282,6 +362,8 @@ def remediations(inv: Investigation, *, api_client: ApiClient | None = None) -> 
     actions: list[Action] = []
     if "recent_rollout" in fired:
         actions.append(RolloutUndo(api, namespace, deployment, reason=_REASON))
+    if refs := fired.get("config_refs"):
+        actions.extend(_restores(inv, api, namespace, deployment, list(refs.data)))
     if oom := fired.get("oom_killed"):
         containers = [row.get("container") for row in oom.data if row.get("container")]
         actions.append(

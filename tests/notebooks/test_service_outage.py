@@ -7,6 +7,8 @@ On Kubernetes against kmock, an API double, with every pod crash-looping after O
 
 from __future__ import annotations
 
+import base64
+import copy
 from pathlib import Path
 
 import httpx
@@ -16,7 +18,7 @@ import yaml
 
 from tests.mcops.remediate.kube_double import deployment, replica_set, running_kube
 from tests.mcops.sources.kmock_cluster import filter_pods_by_selector
-from tests.notebooks.support import mcops_run, run_against
+from tests.notebooks.support import Run, mcops_run, run_against
 from tests.notebooks.test_alert_chain import wait_for
 from tests.support.prometheus import running_prometheus
 from tests.support.server_process import ADMIN_TOKEN, running_server
@@ -81,8 +83,17 @@ def test_service_outage_local_healthy_then_gone(sqlite_url, tmp_path):
     assert ADMIN_TOKEN.encode() not in gone.evidence_bytes()
 
 
-def crash_looping_pod(name: str, *, restarts: int) -> dict:
-    """A pod as the API shows it in CrashLoopBackOff after its container was OOMKilled."""
+def crash_looping_pod(
+    name: str,
+    *,
+    restarts: int,
+    reason: str = "OOMKilled",
+    exit_code: int = 137,
+    image: str = "mc:3",
+    revision: int = 3,
+) -> dict:
+    """A pod as the API shows it in CrashLoopBackOff after its container was OOMKilled
+    (or, with `reason`/`exit_code`, terminated otherwise: ``Error``, exit 1)."""
     return {
         "apiVersion": "v1",
         "kind": "Pod",
@@ -93,25 +104,30 @@ def crash_looping_pod(name: str, *, restarts: int) -> dict:
             "resourceVersion": "7",
             "labels": {"app": NAME},
             "ownerReferences": [
-                {"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": f"{NAME}-h3", "uid": "rs-3"}
+                {
+                    "apiVersion": "apps/v1",
+                    "kind": "ReplicaSet",
+                    "name": f"{NAME}-h{revision}",
+                    "uid": f"rs-{revision}",
+                }
             ],
         },
-        "spec": {"nodeName": "node-a", "containers": [{"name": NAME, "image": "mc:3"}]},
+        "spec": {"nodeName": "node-a", "containers": [{"name": NAME, "image": image}]},
         "status": {
             "phase": "Running",
             "startTime": "2026-11-23T09:00:00Z",
             "containerStatuses": [
                 {
                     "name": NAME,
-                    "image": "mc:3",
+                    "image": image,
                     "imageID": "x",
                     "ready": False,
                     "restartCount": restarts,
                     "state": {"waiting": {"reason": "CrashLoopBackOff"}},
                     "lastState": {
                         "terminated": {
-                            "reason": "OOMKilled",
-                            "exitCode": 137,
+                            "reason": reason,
+                            "exitCode": exit_code,
                             "finishedAt": "2026-11-23T09:58:00Z",
                         }
                     },
@@ -219,3 +235,213 @@ def test_service_outage_on_kubernetes_all_pods_crash_looping(tmp_path):
     assert set(plans) == {"patch_resources"}  # OOMKilled → Option 4, planned only
     assert all(r["mode"] == "plan" for r in plans.values())
     assert b"c2VjcmV0LXZhbHVlLW5ldmVyLXNob3du" not in run.evidence_bytes()
+
+
+def waiting_pod(name: str, *, reason: str, message: str, image: str, revision: int) -> dict:
+    """A pod whose container never started: it waits with `reason` (ImagePullBackOff,
+    CreateContainerConfigError...), no restarts, no previous container."""
+    pod = crash_looping_pod(name, restarts=0, image=image, revision=revision)
+    status = pod["status"]["containerStatuses"][0]
+    status["state"] = {"waiting": {"reason": reason, "message": message}}
+    del status["lastState"]
+    return pod
+
+
+def run_outage(config: Path, out: Path, *extra: str) -> Run:
+    return mcops_run(
+        "service_outage",
+        out,
+        *("-p", "platform=kubernetes", "-p", f"namespace={NS}", "-p", f"deployment={NAME}"),
+        *("-p", "window=1h", "-p", "until=2026-11-23T10:00:00Z", *extra),
+        env={"KUBECONFIG": str(config)},
+    )
+
+
+def test_service_outage_on_kubernetes_bad_rollout_and_image_pull_failure(tmp_path):
+    """No Kubernetes cluster can run here (no API server binaries), so this runs against
+    kmock, a local API double speaking the real REST paths, driven through the real
+    `kubernetes` client that the notebook loads from a kubeconfig pointing at it.
+
+    Revision 4 rolled out 20 minutes before `until`: two of its pods exit 1 (Error) and
+    crash-loop, the third cannot pull its image (ImagePullBackOff). Root cause 1, Bad
+    Deployment: the rollout undo to revision 3 is planned (a dry run), nothing changes."""
+    with running_kube() as (mock, api):
+        filter_pods_by_selector(mock)
+        dep = deployment(NS, NAME, revision=4, image="mc:4")
+        mock.objects["apps/v1/deployments", NS, NAME] = dep
+        for revision, image, created in ((3, "mc:3", "2026-11-20T12:00:00Z"),
+                                         (4, "mc:4", "2026-11-23T09:40:00Z")):  # fmt: skip
+            rs = replica_set(dep, revision=revision, image=image)
+            rs["metadata"]["creationTimestamp"] = created
+            mock.objects["apps/v1/replicasets", NS, rs["metadata"]["name"]] = rs
+        for name in ("meeting-controller-a", "meeting-controller-b"):
+            mock.objects["v1/pods", NS, name] = crash_looping_pod(
+                name, restarts=6, reason="Error", exit_code=1, image="mc:4", revision=4
+            )
+        mock.objects["v1/pods", NS, "meeting-controller-c"] = waiting_pod(
+            "meeting-controller-c",
+            reason="ImagePullBackOff",
+            message='Back-off pulling image "mc:4"',
+            image="mc:4",
+            revision=4,
+        )
+        mock["get", kmock.resource("v1/pods"), kmock.subresource("log")] << kmock.text(
+            '2026-11-23T09:57:59.000000000Z {"ts":"2026-11-23T09:57:59Z","level":"ERROR",'
+            '"msg":"config error: unknown field actor_pool_size"}\n'
+        )
+        run = run_outage(
+            kubeconfig(api.configuration.host, tmp_path / "kubeconfig"), tmp_path / "o"
+        )
+        dry_runs = [r for r in mock if r.method.value == "PATCH"]
+        stored = dict(mock.objects["apps/v1/deployments", NS, NAME].raw)
+
+    assert run.exit_code == 0, run.output
+    found = levels(run)
+    rollout = run.finding("recent_rollout")
+    assert rollout["level"] == "warning" and "revision 4" in rollout["title"]
+    down = run.finding("pods_not_ready")
+    assert down["level"] == "critical"
+    assert "0 of 3 ready (CrashLoopBackOff, ImagePullBackOff)" in down["title"]
+    assert {r["pod"]: r["waiting_reason"] for r in down["data"]}["meeting-controller-c"] == (
+        "ImagePullBackOff"
+    )
+    assert {(r["pod"], r["last_reason"]) for r in down["data"] if r["last_reason"]} == {
+        ("meeting-controller-a", "Error"),
+        ("meeting-controller-b", "Error"),
+    }
+    assert found["oom_killed"] == "ok"  # exit 1 is not an OOM: no memory limit is planned
+    assert "unknown field" in run.finding("last_logs")["title"]
+    assert found["config_refs"] == "ok"
+    plans = {r["action"]: r for r in run.summary["remediations"]}
+    assert set(plans) == {"rollout_undo"}  # Option 1 only: no reschedule of a bad image
+    assert plans["rollout_undo"]["mode"] == "plan" and plans["rollout_undo"]["changes"] >= 1
+    assert [r.params for r in dry_runs] == [{"dryRun": "All"}]  # planned, not applied
+    assert stored["spec"]["template"]["spec"]["containers"][0]["image"] == "mc:4"
+    assert run.summary["severity"]["level"] == "P1"
+
+
+TOKEN = "gc-token-value-never-shown"
+CONFIG_VALUE = "actor-pool-size-42-never-shown"
+
+
+def test_service_outage_on_kubernetes_missing_secret_key_restored_from_previous_revision(
+    tmp_path,
+):
+    """No Kubernetes cluster can run here (no API server binaries), so this runs against
+    kmock, a local API double speaking the real REST paths, driven through the real
+    `kubernetes` client that the notebook loads from a kubeconfig pointing at it.
+
+    Revision 5 (days old) reads GC_TOKEN from mc-service-secrets, which lost its gc-token
+    key; revision 4 read it from mc-secrets-v2, still there. The ConfigMap was deleted; a
+    `kubectl get -o yaml` copy is in config_backup_dir. Pods wait in
+    CreateContainerConfigError. Option 3 is planned for both, values never in the evidence.
+    """
+    from tests.mcops.remediate.test_kube_config_restore import kube
+
+    backups = tmp_path / "backups"
+    backups.mkdir()
+    (backups / "mc-service-config.yaml").write_text(
+        yaml.safe_dump(
+            {
+                "apiVersion": "v1",
+                "kind": "ConfigMap",
+                "metadata": {"name": "mc-service-config", "namespace": NS, "uid": "old"},
+                "data": {"actor_pool_size": CONFIG_VALUE},
+            }
+        )
+    )
+
+    def template(dep: dict, secret: str) -> None:
+        spec = dep["spec"]["template"]["spec"]
+        spec["containers"][0]["env"] = [
+            {
+                "name": "GC_TOKEN",
+                "valueFrom": {"secretKeyRef": {"name": secret, "key": "gc-token"}},
+            }
+        ]
+        spec["volumes"] = [{"name": "config", "configMap": {"name": "mc-service-config"}}]
+
+    def secret(name: str, data: dict[str, str]) -> dict:
+        return {
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "metadata": {"name": name, "namespace": NS, "resourceVersion": "3"},
+            "data": {k: base64.b64encode(v.encode()).decode() for k, v in data.items()},
+        }
+
+    with kube() as (mock, api):
+        filter_pods_by_selector(mock)
+        dep = deployment(NS, NAME, revision=5, image="mc:5")
+        template(dep, "mc-service-secrets")
+        mock.objects["apps/v1/deployments", NS, NAME] = dep
+        for revision, name in ((4, "mc-secrets-v2"), (5, "mc-service-secrets")):
+            rs = replica_set(dep, revision=revision, image=f"mc:{revision}")
+            rs["spec"]["template"]["spec"] = copy.deepcopy(dep["spec"]["template"]["spec"])
+            template(rs, name)
+            rs["metadata"]["creationTimestamp"] = f"2026-11-{15 + revision}T12:00:00Z"
+            mock.objects["apps/v1/replicasets", NS, rs["metadata"]["name"]] = rs
+        mock.objects["v1/secrets", NS, "mc-service-secrets"] = secret(
+            "mc-service-secrets", {"tls.crt": "cert"}
+        )
+        mock.objects["v1/secrets", NS, "mc-secrets-v2"] = secret(
+            "mc-secrets-v2", {"gc-token": TOKEN, "tls.crt": "cert"}
+        )
+        for name in ("meeting-controller-a", "meeting-controller-b"):
+            mock.objects["v1/pods", NS, name] = waiting_pod(
+                name,
+                reason="CreateContainerConfigError",
+                message="couldn't find key gc-token in Secret dark-tower/mc-service-secrets",
+                image="mc:5",
+                revision=5,
+            )
+        mock.objects["v1/events", NS, "e1"] = {
+            "apiVersion": "v1",
+            "kind": "Event",
+            "metadata": {"name": "e1", "namespace": NS},
+            "involvedObject": {"kind": "Pod", "name": "meeting-controller-a"},
+            "reason": "Failed",
+            "message": "Error: couldn't find key gc-token in Secret dark-tower/mc-service-secrets",
+            "type": "Warning",
+            "lastTimestamp": "2026-11-23T09:59:00Z",
+            "count": 40,
+        }
+        mock["get", kmock.resource("v1/pods"), kmock.subresource("log")] << kmock.text("")
+        run = run_outage(
+            kubeconfig(api.configuration.host, tmp_path / "kubeconfig"),
+            tmp_path / "o",
+            *("-p", f"config_backup_dir={backups}"),
+        )
+        writes = [r for r in mock if r.method.value in {"POST", "PATCH"}]
+        after = dict(mock.objects["v1/secrets", NS, "mc-service-secrets"].raw)
+        try:
+            created = not mock.objects["v1/configmaps", NS, "mc-service-config"].deleted
+        except KeyError:
+            created = False
+
+    assert run.exit_code == 0, run.output
+    missing = run.finding("config_refs")
+    assert missing["level"] == "critical"
+    assert missing["title"] == (
+        "Missing: ConfigMap mc-service-config, Secret mc-service-secrets (key gc-token)"
+    )
+    assert {(r["kind"], r["name"], r["key"]) for r in missing["data"]} == {
+        ("Secret", "mc-service-secrets", "gc-token"),
+        ("ConfigMap", "mc-service-config", ""),
+    }
+    down = run.finding("pods_not_ready")
+    assert down["level"] == "critical" and "CreateContainerConfigError" in down["title"]
+    assert levels(run)["recent_rollout"] == "ok"  # revision 5 is days old
+    plans = run.summary["remediations"]
+    assert [(p["action"], p["mode"], p["changes"]) for p in plans] == [
+        ("restore_config_object", "plan", 1),  # gc-token only; tls.crt is never overwritten
+        ("restore_config_object", "plan", 1),  # the ConfigMap, whole, from the backup file
+    ]
+    notebook = (run.out_dir / "service_outage.ipynb").read_text()
+    assert "mc-secrets-v2" in notebook and "mc-service-config.yaml" in notebook
+    assert sorted(r.params.get("dryRun") for r in writes) == ["All", "All"]  # plans only
+    assert after["data"] == {"tls.crt": base64.b64encode(b"cert").decode()}
+    assert not created
+    evidence = run.evidence_bytes()
+    for value in (TOKEN, CONFIG_VALUE):
+        assert value.encode() not in evidence
+        assert base64.b64encode(value.encode()) not in evidence
