@@ -148,6 +148,7 @@ class Remediation:
     scale_replicas: int
     memory_limit: str
     daily_restart_cron: str
+    mailbox_size_factor: int
 
 
 @dataclass(frozen=True)

@@ -63,6 +63,14 @@ CHECKS_000: tuple[_C, ...] = (
         ("db_pool_active",),
         quick_fix="increase_max_connections",
     ),
+    # ---- 000 Tracing Message Flow: follow one request through the logs
+    _C(
+        "request_trace",
+        ("actor_health",),
+        "errors",
+        ("crash_loop", "mailbox_backlog"),
+        "One request's trace (START → actor → processing → COMPLETE)",
+    ),
     # ---- 000 FM1 crash loop
     _C(
         "crash_loop",
@@ -164,6 +172,14 @@ CHECKS_000: tuple[_C, ...] = (
         "data",
         ("epoch_conflicts",),
         "Servers that wrote the duplicates",
+    ),
+    # FM3 cause "Database replication lag (if using replicas)"
+    _C(
+        "replication_lag",
+        ("epoch_conflicts",),
+        "config",
+        ("epoch_conflicts",),
+        "Database replication lag",
     ),
     _C(
         "epoch_consistency",

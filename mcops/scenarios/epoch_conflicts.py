@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from mcops.checks.epochs import read_signals
+from mcops.errors import SourceQueryError
 from mcops.remediate.audit import resolve_audit_path
 from mcops.remediate.backup import backup_dir
 from mcops.schema import require_optional
@@ -22,7 +23,7 @@ from mcops.schema import require_optional
 if TYPE_CHECKING:
     from mcops.investigation import Investigation
 
-__all__ = ["duplicate_writers", "remediation_files", "signals"]
+__all__ = ["duplicate_writers", "remediation_files", "replication", "signals"]
 
 
 def signals(inv: Investigation) -> pd.DataFrame:
@@ -38,6 +39,19 @@ def duplicate_writers(inv: Investigation) -> pd.DataFrame:
     do not require; where the real table lacks it the check says "not checked"."""
     require_optional(inv.database, "messages", "server_id")
     return inv.sql("duplicate_writers")
+
+
+def replication(inv: Investigation) -> pd.DataFrame:
+    """FM3's third cause: each replica's replay lag (``pg_stat_replication`` on a primary,
+    ``now() - pg_last_xact_replay_timestamp()`` on a standby); SQLite has none."""
+    if inv.database.dialect.name == "sqlite":
+        raise SourceQueryError(
+            "SQLite has no replication",
+            source="database",
+            fix="nothing to check: a SQLite file is never a lagging replica",
+        )
+    standby = bool(inv.sql("replication_role")["standby"].iloc[0])
+    return inv.sql("standby_lag" if standby else "replica_lag")
 
 
 def remediation_files(

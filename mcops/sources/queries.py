@@ -270,6 +270,34 @@ ORDER BY count DESC, convo_id, epoch
         postprocess=_sorted_list("server_ids"),
     ),
     NamedQuery(
+        "replication_role",
+        "000 FM3 cause: database replication lag (is this server a standby?)",
+        "SELECT pg_is_in_recovery() AS standby",
+        only=_PG_ONLY,
+    ),
+    NamedQuery(
+        "replica_lag",
+        "000 FM3 cause: database replication lag, on a primary (one row per replica)",
+        """
+SELECT application_name AS replica, state,
+       EXTRACT(EPOCH FROM replay_lag)::float8 AS lag_seconds
+FROM pg_stat_replication
+ORDER BY application_name
+""",
+        only=_PG_ONLY,
+    ),
+    NamedQuery(
+        "standby_lag",
+        "000 FM3 cause: database replication lag, on a standby (0 when all WAL is replayed)",
+        """
+SELECT 'this standby' AS replica, 'streaming' AS state,
+       CASE WHEN pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn() THEN 0.0
+            ELSE EXTRACT(EPOCH FROM now() - pg_last_xact_replay_timestamp())::float8
+       END AS lag_seconds
+""",
+        only=_PG_ONLY,
+    ),
+    NamedQuery(
         "active_meetings",
         "004 Scenario 3 Diagnosis (active meetings in the GC database)",
         """

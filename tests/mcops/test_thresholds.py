@@ -72,6 +72,8 @@ EDGES = [
     # 004 Scenario 3: stale after 1 h; 000: conversations stale after 7 days.
     ("meeting_idle_seconds", 3600, "active", "active", "stale"),
     ("conversation_idle_seconds", 7 * 86400, "active", "active", "stale"),
+    # 000 FM3 "Database replication lag (if using replicas)": no number; mcops's 1 s.
+    ("replication_lag_seconds", 1, "in_sync", "in_sync", "lagging"),
 ]
 
 

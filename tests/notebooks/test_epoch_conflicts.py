@@ -177,6 +177,12 @@ def test_plan_then_apply_then_nothing_left(db_url, tmp_path):
         writers = plan.finding("duplicate_writers")
         assert writers["level"] == "info"  # one server instance wrote them all
         assert {r["server_ids"] for r in writers["data"]} == {f"test-{server.port}"}
+        # FM3 cause 3, replication lag: our PostgreSQL is a primary without replicas
+        lag = plan.finding("replication_lag")
+        if db_url.startswith("postgresql"):
+            assert (lag["level"], lag["title"]) == ("ok", "no replicas: not a cause"), lag
+        else:
+            assert lag["title"].startswith("not checked: database: SQLite has no replication")
         assert plan.finding("duplicates_removed")["level"] == "info"  # plan only
         assert plan.finding("new_duplicate_epochs")["level"] == "critical"
         planned = remediations(plan)

@@ -21,6 +21,7 @@ pytestmark = pytest.mark.slow
 
 TOKEN_ENV = {"MCOPS_TEST_ADMIN_TOKEN": ADMIN_TOKEN}
 CREATE = "/xrpc/blue.catbird.mls.createConvo"
+ADD_MEMBERS = "/xrpc/blue.catbird.mls.addMembers"
 SEND = "/xrpc/blue.catbird.mls.sendMessage"
 
 
@@ -192,16 +193,20 @@ def test_memory_leak_sees_actors_pile_up_without_cleanup(sqlite_url, tmp_path):
 
 def test_actor_health_on_a_healthy_server_is_all_ok(sqlite_url, tmp_path):
     with (
-        running_server(sqlite_url) as server,
+        running_server(sqlite_url, env={"LOG_LEVEL": "trace"}) as server,
         running_prometheus(targets=[f"127.0.0.1:{server.port}"]) as prom,
     ):
         report = run_load_sync(server.url, rate=30, duration=3, auth_secret=AUTH_SECRET)
         assert report.by_status.get("200", 0) > 0
+        with server.client("did:plc:alice") as alice:  # the request to follow
+            assert alice.post(CREATE, json={"convo_id": "traced"}).status_code == 200
+            added = {"convo_id": "traced", "did_list": ["did:plc:member1"]}
+            assert alice.post(ADD_MEMBERS, json=added).status_code == 200
         time.sleep(2)  # two more scrapes, so rates have samples
         run = mcops_run(
             "actor_health",
             tmp_path / "health",
-            *common(server, f"prometheus_url={prom}", "window=5m"),
+            *common(server, f"prometheus_url={prom}", "window=5m", "convo_id=traced"),
             env=TOKEN_ENV,
         )
 
@@ -218,7 +223,12 @@ def test_actor_health_on_a_healthy_server_is_all_ok(sqlite_url, tmp_path):
         "p95_latency": levels["p95_latency"],
         "error_rate": "ok",
         "db_pool": "ok",
+        "request_trace": "ok",
     }, run.summary["findings"]
     assert levels["p95_latency"] in {"ok", "info"}
+    # 000 Tracing Message Flow: the add_members request, START → ... → COMPLETE
+    trace = run.finding("request_trace")
+    assert "traced end to end: start → processing → complete" in trace["title"], trace
+    assert trace["data"][-1]["msg"].startswith("[add_members] COMPLETE")
     assert run.finding("active_actors")["data"][0]["value"] > 0
     assert run.summary["severity"]["level"] == "SEV4"
