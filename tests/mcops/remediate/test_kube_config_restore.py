@@ -272,3 +272,33 @@ def test_the_cli_builds_it_from_targets():
     assert isinstance(action, RestoreConfigObject)
     assert action.keys == ("gc-token", "ca.crt")
     assert action.target == f"kubernetes {NS}/secret/mc-service-secrets"
+
+
+def test_the_previous_revision_source_is_the_object_used_in_the_same_place_if_it_exists(
+    cluster,
+):
+    """service_outage's source finder, on the same double: revision 2 read GC_TOKEN from
+    mc-secrets-v2 (exists), revision 1 from mc-secrets-v1 (gone); revision 3 is current."""
+    from mcops.scenarios.service_outage import _previous_reference
+    from tests.mcops.remediate.kube_double import deployment, replica_set
+
+    mock, api = cluster
+    dep = deployment(NS, "meeting-controller", revision=3)
+    mock.objects["apps/v1/deployments", NS, "meeting-controller"] = dep
+    for revision, name in ((1, "mc-secrets-v1"), (2, "mc-secrets-v2"), (3, "mc-service-secrets")):
+        rs = replica_set(dep, revision=revision, image="mc")
+        env = {"name": "GC_TOKEN", "valueFrom": {"secretKeyRef": {"name": name, "key": "k"}}}
+        rs["spec"]["template"]["spec"]["containers"][0]["env"] = [env]
+        mock.objects["apps/v1/replicasets", NS, rs["metadata"]["name"]] = rs
+    ref = {
+        "kind": "Secret",
+        "name": "mc-service-secrets",
+        "used_by": "container meeting-controller env GC_TOKEN",
+    }
+    assert _previous_reference(api, NS, "meeting-controller", ref) == "mc-secrets-v2"
+    mock.objects["v1/secrets", NS, "mc-secrets-v2"].delete()
+    assert _previous_reference(api, NS, "meeting-controller", ref) is None  # v1 is gone too
+    elsewhere = {**ref, "used_by": "container meeting-controller env OTHER"}
+    mock.objects["v1/secrets", NS, "mc-secrets-v1"] = secret("mc-secrets-v1", {"k": "v"})
+    assert _previous_reference(api, NS, "meeting-controller", ref) == "mc-secrets-v1"
+    assert _previous_reference(api, NS, "meeting-controller", elsewhere) is None
