@@ -87,14 +87,16 @@ def pods_not_ready(pods: pd.DataFrame, *, check: str = "pods_not_ready") -> Find
     total = len(pods)
     if failing.empty:
         return Finding.make(check, Level.OK, f"All {_n(total, 'pod')} ready", count=0)
-    reasons = ", ".join(sorted({_pod_reason(row) for _, row in failing.iterrows()}))
+    found = {_pod_reason(row) for _, row in failing.iterrows()}
+    reasons = ", ".join(sorted(found))
+    hints = "".join(f" {h}" for r, h in _WAITING_HINTS.items() if r in found)
     if len(failing) == total:
         return Finding.make(
             check,
             Level.CRITICAL,
             f"All pods down: 0 of {total} ready ({reasons})",
             detail="Complete outage (P1): active meetings are disrupted. Read the previous "
-            "container's logs and the events below; roll back if a rollout came first.",
+            "container's logs and the events below; roll back if a rollout came first." + hints,
             rows=_shown(failing),
         )
     return Finding.make(
@@ -102,9 +104,23 @@ def pods_not_ready(pods: pd.DataFrame, *, check: str = "pods_not_ready") -> Find
         Level.WARNING,
         f"Single pod failing: {len(failing)} of {total} not ready ({reasons})",
         detail="The others still serve (P2). Read the failing pod's previous logs; deleting "
-        "it reschedules it (Option 2).",
+        "it reschedules it (Option 2)." + hints,
         rows=_shown(failing),
     )
+
+
+_PULL = (
+    "the image cannot be pulled (wrong tag, registry down, imagePullSecrets): no log exists; "
+    "read the events, fix the image or roll back to the one that pulled (Option 1)."
+)
+#: what a waiting reason tells about the cause (the container never ran, so no logs)
+_WAITING_HINTS = {
+    "ErrImagePull": f"ErrImagePull: {_PULL}",
+    "ImagePullBackOff": f"ImagePullBackOff: {_PULL}",
+    "InvalidImageName": "InvalidImageName: the image reference is malformed; fix or roll back.",
+    "CreateContainerConfigError": "CreateContainerConfigError: a Secret/ConfigMap or key the "
+    "pod needs is missing (root causes 4-5, see config_refs; Option 3).",
+}
 
 
 def _pod_reason(row: pd.Series) -> str:

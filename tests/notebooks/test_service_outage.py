@@ -302,6 +302,7 @@ def test_service_outage_on_kubernetes_bad_rollout_and_image_pull_failure(tmp_pat
     down = run.finding("pods_not_ready")
     assert down["level"] == "critical"
     assert "0 of 3 ready (CrashLoopBackOff, ImagePullBackOff)" in down["title"]
+    assert "ImagePullBackOff: the image cannot be pulled" in down["detail"]
     assert {r["pod"]: r["waiting_reason"] for r in down["data"]}["meeting-controller-c"] == (
         "ImagePullBackOff"
     )
@@ -430,6 +431,7 @@ def test_service_outage_on_kubernetes_missing_secret_key_restored_from_previous_
     }
     down = run.finding("pods_not_ready")
     assert down["level"] == "critical" and "CreateContainerConfigError" in down["title"]
+    assert "see config_refs; Option 3" in down["detail"]
     assert levels(run)["recent_rollout"] == "ok"  # revision 5 is days old
     plans = run.summary["remediations"]
     assert [(p["action"], p["mode"], p["changes"]) for p in plans] == [

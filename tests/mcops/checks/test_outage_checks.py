@@ -68,6 +68,27 @@ def test_pods_not_ready_no_pod_at_all_is_down():
     assert finding.level == Level.CRITICAL and "no pod matches" in finding.title
 
 
+@pytest.mark.parametrize("reason", ["ImagePullBackOff", "ErrImagePull"])
+def test_pods_not_ready_names_an_image_pull_failure_and_what_to_do(reason):
+    # 004 root cause 1 "Bad Deployment": a new image that cannot be pulled leaves no logs
+    finding = outage.pods_not_ready(
+        pods({"pod": "mc-a", **CRASHING}, {"pod": "mc-b", "ready": False, "waiting_reason": reason})
+    )
+    assert finding.level == Level.CRITICAL
+    assert f"0 of 2 ready (CrashLoopBackOff, {reason})" in finding.title
+    assert f"{reason}: the image cannot be pulled" in finding.detail
+    assert "CreateContainerConfigError" not in finding.detail
+
+
+def test_pods_not_ready_points_a_config_error_at_config_refs_and_only_when_seen():
+    # 004 root causes 4-5 "Missing Secret" / "Missing ConfigMap"
+    config = {"ready": False, "waiting_reason": "CreateContainerConfigError"}
+    finding = outage.pods_not_ready(pods({"pod": "mc-a"}, {"pod": "mc-b", **config}))
+    assert finding.level == Level.WARNING and "config_refs" in finding.detail
+    plain = outage.pods_not_ready(pods({"pod": "mc-a"}, {"pod": "mc-b", **CRASHING}))
+    assert "config_refs" not in plain.detail and "image" not in plain.detail
+
+
 def test_pods_not_ready_takes_the_check_id():
     assert outage.pods_not_ready(pods({}), check="other").check == "other"
 
