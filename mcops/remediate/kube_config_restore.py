@@ -172,7 +172,7 @@ class RestoreConfigObject(Remediation):
         if obj is None:
             raise ScopeExceeded(
                 f"{self.name}: the source ({self.source}) holds no {self.kind} "
-                f"{'' if self.from_object else self.object_name}; nothing was changed — "
+                f"{self.from_object or self.object_name}; nothing was changed — "
                 "name an existing object or a backup file with it",
                 action=self.name,
             )
