@@ -59,6 +59,10 @@ _OOM_TEXT = r"(?i)oom|killed"
 _OOM_REASONS = ("OOMKilling", "OOMKilled")
 
 
+def _text(value: object) -> str | None:
+    return None if value is None or (isinstance(value, float) and math.isnan(value)) else str(value)
+
+
 def _ratio(usage: object, limit: object) -> float | None:
     used, cap = pd.to_numeric(usage, errors="coerce"), pd.to_numeric(limit, errors="coerce")
     if pd.isna(used) or pd.isna(cap) or cap <= 0 or math.isinf(cap):
@@ -80,8 +84,8 @@ def resource_limits(frame: pd.DataFrame, *, thresholds: Thresholds | None = None
     rows, levels, notes = [], [Level.OK], []
     for row in frame.to_dict(orient="records"):
         name = str(row["container"])
-        out = {k: row.get(k) for k in ("container", "memory_limit", "cpu_limit")}
-        if not row.get("memory_limit"):
+        out = {k: _text(row.get(k)) for k in ("container", "memory_limit", "cpu_limit")}
+        if not _text(row.get("memory_limit")):
             levels.append(Level.WARNING)
             notes.append(f"no memory limit on {name}: OOM protection off")
         for what, used, cap in (

@@ -31,7 +31,6 @@ from mcops.remediate.base import (
 from mcops.remediate.kube_actions import RolloutRestart, Scale
 from mcops.remediate.kube_config_restore import RestoreConfigObject
 from mcops.remediate.kube_pods import DeletePod
-from mcops.remediate.kube_restart import EscalatedRolloutRestart
 from mcops.remediate.kube_rollback import PatchResources, RolloutUndo
 from mcops.remediate.local_actions import LocalProcess, RestartLocalServer, SetPoolSize
 from mcops.remediate.pg_queries import KillLongQueries
@@ -62,7 +61,6 @@ __all__ = [
     "DeletePod",
     "EndMeeting",
     "EndStaleMeetings",
-    "EscalatedRolloutRestart",
     "KillLongQueries",
     "LocalProcess",
     "MarkController",

@@ -5,6 +5,10 @@ Memory, CPU and meetings, each over its limit, as the metrics backend measures t
 it, the ratio of two gauges at each scrape of ``/metrics`` (a local server exports
 ``MEMORY_LIMIT_BYTES`` as ``mc_memory_limit_bytes``). The judges in
 `mcops.checks.resources` and `mcops.checks.latency` only see the ratios.
+
+Diagnostics 2 and 3 read the cluster (``platform=kubernetes``): the deployment's
+container limits, with ``kubectl top``'s usage beside them when metrics-server answers,
+and the namespace's Pod events.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ import pandas as pd
 
 from mcops.errors import SourceError
 from mcops.findings import Level
+from mcops.scenarios._kube import deployment_of, kube_source, namespace_of, read_deployment
 from mcops.scenarios._shared import (
     cpu_ratio,
     deployment,
@@ -31,7 +36,22 @@ if TYPE_CHECKING:
     from mcops.investigation import Investigation
     from mcops.remediate import Action
 
-__all__ = ["capacity", "cpu", "focus_mc_id", "meeting_load", "memory", "remediations"]
+__all__ = [
+    "LIMIT_COLUMNS",
+    "capacity",
+    "cpu",
+    "focus_mc_id",
+    "limits",
+    "meeting_load",
+    "memory",
+    "oom_events",
+    "remediations",
+]
+
+LIMIT_COLUMNS = [
+    "container", "cpu_request", "cpu_limit", "memory_request", "memory_limit",
+    "cpu_limit_cores", "memory_limit_bytes", "cpu_usage_cores", "memory_usage_bytes",
+]  # fmt: skip
 
 _PRESSURE_CHECKS = ("memory_usage", "cpu_usage", "capacity")
 
@@ -53,6 +73,53 @@ def cpu(inv: Investigation) -> pd.DataFrame:
 def capacity(inv: Investigation) -> pd.DataFrame:
     """Step 6: active meetings over the MC's capacity, over the window."""
     return inv.metrics.measure("capacity_ratio")
+
+
+def _quantity(value: object) -> float:
+    from kubernetes.utils import parse_quantity
+
+    return float(parse_quantity(value)) if value else float("nan")
+
+
+def limits(inv: Investigation, *, api_client: ApiClient | None = None) -> pd.DataFrame:
+    """Diagnosis 2: each container's requests and limits (``LIMIT_COLUMNS``), with the
+    highest usage over its pods from metrics-server (NaN when it does not answer)."""
+    kube = kube_source(inv, api_client=api_client)
+    ns = namespace_of(inv)
+    dep = read_deployment(kube, ns, deployment_of(inv))
+    spec = dep.get("spec", {})
+    labels = (spec.get("selector") or {}).get("matchLabels") or {}
+    selector = ",".join(f"{k}={v}" for k, v in sorted(labels.items()))
+    try:
+        usage = kube.pod_metrics(ns, selector).groupby("container")[["cpu_cores", "memory_bytes"]]
+        peak = usage.max()
+    except SourceError:  # no metrics-server: limits alone (the finding says usage unknown)
+        peak = pd.DataFrame(columns=["cpu_cores", "memory_bytes"])
+    rows = []
+    for container in spec.get("template", {}).get("spec", {}).get("containers") or []:
+        name = container.get("name")
+        res = container.get("resources") or {}
+        req, lim = res.get("requests") or {}, res.get("limits") or {}
+        used = peak.loc[name] if name in peak.index else {}
+        rows.append(
+            {
+                "container": name,
+                "cpu_request": req.get("cpu"),
+                "cpu_limit": lim.get("cpu"),
+                "memory_request": req.get("memory"),
+                "memory_limit": lim.get("memory"),
+                "cpu_limit_cores": _quantity(lim.get("cpu")),
+                "memory_limit_bytes": _quantity(lim.get("memory")),
+                "cpu_usage_cores": float(used.get("cpu_cores", float("nan"))),
+                "memory_usage_bytes": float(used.get("memory_bytes", float("nan"))),
+            }
+        )
+    return pd.DataFrame(rows, columns=LIMIT_COLUMNS)
+
+
+def oom_events(inv: Investigation, *, api_client: ApiClient | None = None) -> pd.DataFrame:
+    """Diagnosis 3: ``kubectl get events --field-selector involvedObject.kind=Pod``."""
+    return kube_source(inv, api_client=api_client).events(namespace_of(inv), involved_kind="Pod")
 
 
 def meeting_load(inv: Investigation) -> pd.DataFrame:

@@ -65,6 +65,16 @@ def test_failing_heartbeats_are_critical_and_the_registration_goes_late(sqlite_u
     [row] = registration["data"]
     assert row["id"] == config["mc_id"] and row["status"] == "active"
     assert row["age_s"] > 1
+    # step 5: the server logs each failed heartbeat at WARN ("GC heartbeat failed: ...")
+    logs = run.finding("gc_log_errors")
+    assert logs["level"] == "warning" and logs["count"] > 0, logs
+    assert all("heartbeat" in row["msg"].lower() for row in logs["data"])
+    # steps 2 and 6 read a cluster; step 4 needs gc_url, and says how to give it
+    for check in ("gc_pods", "network_policy"):
+        assert "platform is 'local'" in run.finding(check)["title"]
+    reach = run.finding("gc_reachable")["title"]
+    assert reach.startswith("not checked: gc: gc_url is empty — fix: pass -p gc_url=http")
+    assert run.summary["sources"]["gc"]["state"] == "not given"
     [plan] = run.summary["remediations"]
     assert plan["action"] == "reregister_controller"
     assert plan["mode"] == "plan" and plan["changes"] == 1  # forced: the row is stale

@@ -77,6 +77,10 @@ def test_slow_meeting_actors_are_found_and_the_other_causes_checked(sqlite_url, 
         assert not finding["title"].startswith("not checked"), finding
     assert run.finding("gc_heartbeat_latency")["level"] == "ok"
     assert run.finding("mailbox_depth")["level"] == "ok"
+    # root cause 5: round trips to the local server on loopback are no plausible cause
+    network = run.finding("network_latency")
+    assert network["level"] == "ok" and "not a plausible cause" in network["title"], network
+    assert [(row["target"], row["probes"]) for row in network["data"]] == [("service", 5)]
     assert run.summary["remediations"] == []  # local platform: scaling is Kubernetes'
     severity = run.summary["severity"]
     assert (severity["scheme"], severity["level"]) == ("P", "P3"), severity
