@@ -87,6 +87,13 @@ def gc_health(inv: Investigation, *, transport: httpx.BaseTransport | None = Non
             source="gc",
             fix="pass -p gc_url=http://global-controller.NAMESPACE.svc.cluster.local:8080/health",
         )
+    if not url.startswith(("http://", "https://")):
+        inv.recorder.source("gc", "misconfigured", "gc_url is not an http(s) URL")
+        raise SourceConfigError(
+            f"gc_url={redact_url(url)!r} is not an http(s) URL",
+            source="gc",
+            fix="write e.g. http://global-controller.dark-tower.svc.cluster.local:8080/health",
+        )
     parsed = httpx.URL(url)  # the client's base is scheme://host:port; the path is GETted
     base = f"{parsed.scheme}://{parsed.netloc.decode()}" if parsed.host else url
     path = parsed.raw_path.decode() or "/"

@@ -172,11 +172,15 @@ def test_gc_health_gets_the_url_path_from_here():
     assert gone.recorder._sources["gc"]["state"] == "refused"
 
 
-def test_gc_url_not_given_is_not_checked_with_the_fix():
-    inv = investigation()
+@pytest.mark.parametrize(
+    ("gc_url", "why"),
+    [("", "gc_url is empty"), ("global-controller:8080/health", "is not an http(s) URL")],
+)
+def test_gc_url_not_given_or_malformed_is_not_checked_with_the_fix(gc_url, why):
+    inv = investigation(gc_url=gc_url)
     inv.check("gc_reachable", lambda: fetch.gc_health(inv), gc_service.gc_reachable)
     [finding] = inv.findings
-    assert not finding.checked and "gc_url is empty" in finding.title
+    assert not finding.checked and why in finding.title and "fix:" in finding.title
 
 
 def test_option_2_is_planned_only_when_gc_pods_fired_and_blocked_until_engaged(cluster):
