@@ -10,6 +10,8 @@ audit every step, undo. One module per concept:
 - `kube_actions` (Scale, RolloutRestart), `kube_rollback` (RolloutUndo, PatchResources),
   `kube_pods` (DeletePod) — Kubernetes actions with server-side dry run
   `kube_config_restore` (RestoreConfigObject) — restore missing Secret/ConfigMap keys
+  `kube_config_value` (SetConfigMapValue) — change one ConfigMap key (mailbox capacity)
+  `kube_schedule` (ScheduleDailyRestart) — the daily rollout-restart CronJob
 - `local_actions` — single host: restart, pool size; `admin_actions` (+ `admin_api`) —
   the admin API calls (end a meeting, re-register, stop stale actors)
 - database actions see the runbook tables through `mcops.schema` (only the columns the
@@ -30,8 +32,10 @@ from mcops.remediate.base import (
 )
 from mcops.remediate.kube_actions import RolloutRestart, Scale
 from mcops.remediate.kube_config_restore import RestoreConfigObject
+from mcops.remediate.kube_config_value import SetConfigMapValue
 from mcops.remediate.kube_pods import DeletePod
 from mcops.remediate.kube_rollback import PatchResources, RolloutUndo
+from mcops.remediate.kube_schedule import ScheduleDailyRestart
 from mcops.remediate.local_actions import LocalProcess, RestartLocalServer, SetPoolSize
 from mcops.remediate.pg_queries import KillLongQueries
 from mcops.remediate.report import ActionReport, run_action
@@ -78,6 +82,8 @@ __all__ = [
     "RolloutUndo",
     "RowChange",
     "Scale",
+    "ScheduleDailyRestart",
+    "SetConfigMapValue",
     "SetPoolSize",
     "SqlRowAction",
     "StopStaleActors",
