@@ -293,15 +293,16 @@ class Investigation:
         except SourceError:
             return pd.DataFrame()
 
-    def remediate(self, action: Action) -> ActionReport | None:
-        """Plan ``action``; apply exactly that plan only when ``apply_remediation`` is True.
+    def remediate(self, action: Action, *, plan_only: bool = False) -> ActionReport | None:
+        """Plan ``action``; apply exactly that plan only when ``apply_remediation`` is True
+        (never with ``plan_only``: a fallback such as a rollback waits for a person).
 
         The report (plan, result, backup) is displayed and recorded for summary.json; a
         refused or failed apply is recorded too, then raised so the run stops there. When
         the target cannot even be read to make a plan (a source is down), that is
         recorded as "not planned" and None comes back: nothing was changed.
         """
-        apply = bool(self.params.get("apply_remediation"))
+        apply = bool(self.params.get("apply_remediation")) and not plan_only
         try:
             report = run_action(action, apply=apply)
         except SourceError as err:

@@ -18,7 +18,7 @@ import socket
 import subprocess
 import sys
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +46,8 @@ class LabState:
     log_file: str
     prometheus_url: str = ""
     prometheus_pid: int = 0
+    server_env: dict[str, str] | None = None
+    """The extra environment `up` was given, so `restart` starts the same server."""
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2)
@@ -87,6 +89,9 @@ class Lab:
 
     def __init__(self, root: Path | str = DEFAULT_ROOT) -> None:
         self.root = Path(root).resolve()
+        # servers this object started: reaped in `down`/`restart` (a Popen dropped while
+        # its process runs warns, and a killed child would stay a zombie)
+        self._children: list[subprocess.Popen[bytes]] = []
 
     # ---- state -----------------------------------------------------------------
     @property
@@ -126,6 +131,42 @@ class Lab:
         port = _free_port()
         log_file = self.root / "server.log"
         database_url = f"sqlite:///{self.root / 'server.db'}"
+        pid = self._start_server(port, database_url, log_file, env or {})
+        url = f"http://127.0.0.1:{port}"
+        prom_url, prom_pid = "", 0
+        if with_prometheus and shutil.which("prometheus"):
+            prom_url, prom_pid = self._start_prometheus(f"127.0.0.1:{port}")
+        state = LabState(
+            server_url=url,
+            server_pid=pid,
+            database_url=database_url,
+            log_file=str(log_file),
+            prometheus_url=prom_url,
+            prometheus_pid=prom_pid,
+            server_env=dict(env or {}),
+        )
+        self.state_file.write_text(state.to_json())
+        return state
+
+    def restart(self) -> LabState:
+        """Stop the server and start it again on the same port, database and log (what
+        ``systemctl restart`` does on a host): its actors and meetings start afresh."""
+        if not self.state_file.exists():
+            raise LabError(f"the lab is not running (no {self.state_file}); start it: mcops lab up")
+        state = LabState(**json.loads(self.state_file.read_text()))
+        _terminate(state.server_pid)
+        self._reap()
+        port = int(state.server_url.rsplit(":", 1)[1])
+        pid = self._start_server(
+            port, state.database_url, Path(state.log_file), state.server_env or {}
+        )
+        restarted = replace(state, server_pid=pid)
+        self.state_file.write_text(restarted.to_json())
+        return restarted
+
+    def _start_server(
+        self, port: int, database_url: str, log_file: Path, env: dict[str, str]
+    ) -> int:
         server_env = {
             **os.environ,
             "DATABASE_URL": database_url,
@@ -135,7 +176,7 @@ class Lab:
             "LOG_LEVEL": "debug",
             "SERVER_ID": "lab-1",
             "GC_HEARTBEAT_INTERVAL": "2",
-            **(env or {}),
+            **env,
         }
         out = (self.root / "server.out").open("ab")
         server = subprocess.Popen(
@@ -145,23 +186,15 @@ class Lab:
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-        url = f"http://127.0.0.1:{port}"
+        out.close()
+        self._children.append(server)
         _wait_http(
-            f"{url}/health", timeout=30, what="the actor server", log=self.root / "server.out"
+            f"http://127.0.0.1:{port}/health",
+            timeout=30,
+            what="the actor server",
+            log=self.root / "server.out",
         )
-        prom_url, prom_pid = "", 0
-        if with_prometheus and shutil.which("prometheus"):
-            prom_url, prom_pid = self._start_prometheus(f"127.0.0.1:{port}")
-        state = LabState(
-            server_url=url,
-            server_pid=server.pid,
-            database_url=database_url,
-            log_file=str(log_file),
-            prometheus_url=prom_url,
-            prometheus_pid=prom_pid,
-        )
-        self.state_file.write_text(state.to_json())
-        return state
+        return server.pid
 
     def down(self, *, purge: bool = False) -> None:
         """Stop what `up` started; ``purge`` also deletes the lab's data."""
@@ -170,8 +203,15 @@ class Lab:
             for pid in (state.prometheus_pid, state.server_pid):
                 _terminate(pid)
             self.state_file.unlink()
+        self._reap()
         if purge and self.root.exists():
             shutil.rmtree(self.root)
+
+    def _reap(self) -> None:
+        for child in self._children:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                child.wait(timeout=5)
+        self._children = [c for c in self._children if c.returncode is None]
 
     # ---- driving -------------------------------------------------------------------
     def inject(self, fault: str, params: dict[str, Any] | None = None) -> dict[str, Any]:

@@ -35,6 +35,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     clear = actions.add_parser("clear", help="turn a fault off")
     clear.add_argument("fault")
     clear.set_defaults(handler=_clear)
+    restart = actions.add_parser(
+        "restart", help="restart the server (same port, database and log), like systemctl"
+    )
+    restart.set_defaults(handler=_restart)
     down = actions.add_parser("down", help="stop the lab")
     down.add_argument("--purge", action="store_true", help="also delete its data")
     down.set_defaults(handler=_down)
@@ -55,6 +59,12 @@ def _up(args: argparse.Namespace) -> int:
     print(f"server:     {state.server_url} (pid {state.server_pid})")
     print(f"prometheus: {state.prometheus_url or 'not installed: notebooks scrape /metrics'}")
     print(f"logs:       {state.log_file}")
+    return 0
+
+
+def _restart(args: argparse.Namespace) -> int:
+    state = _lab(args).restart()
+    print(f"server:     {state.server_url} (pid {state.server_pid}, restarted)")
     return 0
 
 

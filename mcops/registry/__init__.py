@@ -38,6 +38,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from types import MappingProxyType
 
+from mcops.registry._recovery_004 import CHECKS_RECOVERY
 from mcops.registry._runbook_000 import CHECKS_000
 from mcops.registry._runbook_004 import CHECKS_004
 from mcops.registry._spec import KINDS, CheckSpec, Kind, Scenario, UnknownCheck
@@ -81,6 +82,8 @@ SCENARIOS: Mapping[str, Scenario] = _scenarios(
     ("high_latency", "004", "004 Scenario 5: High Latency"),
     ("gc_integration", "004", "004 Scenario 6: GC Integration Failures"),
     ("resource_pressure", "004", "004 Scenario 7: Resource Pressure"),
+    ("service_restart", "004", "004 Recovery Procedures: Service Restart Procedure"),
+    ("graceful_drain", "004", "004 Recovery Procedures: Graceful Drain Procedure"),
 )
 
 
@@ -93,8 +96,8 @@ def _checks(*specs: CheckSpec) -> Mapping[str, CheckSpec]:
     return MappingProxyType(out)
 
 
-#: Every check, runbook 000's (with triage's) then runbook 004's.
-CHECKS: Mapping[str, CheckSpec] = _checks(*CHECKS_000, *CHECKS_004)
+#: Every check, runbook 000's (with triage's), runbook 004's, then its procedures'.
+CHECKS: Mapping[str, CheckSpec] = _checks(*CHECKS_000, *CHECKS_004, *CHECKS_RECOVERY)
 
 
 #: The notebook each Prometheus alert (deploy/prometheus/alerts.rules.yml) opens.

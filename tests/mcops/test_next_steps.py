@@ -42,3 +42,11 @@ def test_a_password_typed_on_the_command_line_is_not_printed():
 def test_one_command_per_scenario_in_order():
     commands = next_commands(["epoch_conflicts", "db_consistency"], {})
     assert commands == ["mcops run epoch_conflicts", "mcops run db_consistency"]
+
+
+def test_a_scenarios_own_parameters_are_not_carried_to_the_next():
+    """service_restart's restart_command would be an unknown parameter to service_outage."""
+    given = {"service_url": "http://127.0.0.1:8080", "restart_command": "systemctl restart mc"}
+    (command,) = next_commands(["service_outage"], given)
+    assert "restart_command" not in command
+    assert "service_url=http://127.0.0.1:8080" in command
