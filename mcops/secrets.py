@@ -68,6 +68,10 @@ _BEARER = re.compile(
     r"[A-Za-z0-9._~+/\-]+=*"
 )
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+# a secret passed as a command-line flag: ``--password=x``, ``-token x`` (a restart_command)
+_FLAG_SECRET = re.compile(
+    r"(?i)(--?(?:password|passwd|pwd|token|secret|api[-_]?key)(?:=|\s+))([^\s'\"]+)"
+)
 
 #: Output mimetypes holding base64 bytes; masking inside them would corrupt the image.
 _BINARY_MIMETYPES = frozenset({"image/png", "image/jpeg", "image/gif", "application/pdf"})
@@ -142,6 +146,7 @@ def _url_secrets(value: str) -> set[str]:
         pass
     for match in _QUERY_SECRET_ANYWHERE.finditer(value):
         found.add(match.group(0).split("=", 1)[1])
+    found.update(match.group(2) for match in _FLAG_SECRET.finditer(value))
     return found | {unquote(s) for s in found}
 
 
@@ -178,9 +183,10 @@ def redact_url(url: str) -> str:
 
 
 def redact_text(text: str) -> str:
-    """Mask URL passwords, password-like query values and bearer tokens anywhere."""
+    """Mask URL passwords, password-like query values and flags, bearer tokens anywhere."""
     text = _USERINFO_ANYWHERE.sub(lambda m: f"{m.group('head')}:{MASK}@", text)
     text = _QUERY_SECRET_ANYWHERE.sub(lambda m: f"{m.group(1)}{MASK}", text)
+    text = _FLAG_SECRET.sub(lambda m: f"{m.group(1)}{MASK}", text)
     return _BEARER.sub(lambda m: f"{m.group(1)}{MASK}", text)
 
 
