@@ -130,6 +130,8 @@ ACTIONS: Mapping[str, Callable[[argparse.Namespace, dict[str, Any]], Action]] = 
     "patch_resources": _plain(_R + "kube_rollback:PatchResources", _kube),
     "delete_pod": _plain(_R + "kube_pods:DeletePod", _kube),
     "restore_config_object": _plain(_R + "kube_config_restore:RestoreConfigObject", _kube),
+    "set_configmap_value": _plain(_R + "kube_config_value:SetConfigMapValue", _kube),
+    "schedule_daily_restart": _plain(_R + "kube_schedule:ScheduleDailyRestart", _kube),
     "end_meeting": _plain(_R + "admin_actions:EndMeeting", _admin),
     "reregister_controller": _plain(_R + "admin_actions:ReRegisterController", _admin),
     "stop_stale_actors": _plain(_R + "admin_actions:StopStaleActors", _admin),

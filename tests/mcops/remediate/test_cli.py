@@ -100,3 +100,36 @@ def test_targets_are_typed_and_checked(db):
         build_action(parse(["reset_epoch", "--target", "convoid=c1", "--database-url", url]))
     with pytest.raises(ParameterError, match="--database-url"):
         build_action(parse(["reset_epoch", "--target", "convo_id=c1"]))
+
+
+def test_every_kubernetes_action_of_the_runbooks_is_reachable_from_the_cli():
+    """Option 4 of 004 Scenario 1 and 000 Memory Leak Mitigation step 5, typed targets."""
+    kube = ["--kube-host", "http://127.0.0.1:1", "--target", "namespace=n"]
+    sized = build_action(
+        parse(
+            [
+                "set_configmap_value",
+                *kube,
+                "--target",
+                "configmap=mc-config",
+                "--target",
+                "key=ACTOR_MAILBOX_SIZE",
+                "--target",
+                "value=2000",
+            ]
+        )
+    )
+    assert (sized.name, sized.key) == ("set_configmap_value", "ACTOR_MAILBOX_SIZE")
+    daily = build_action(
+        parse(
+            [
+                "schedule_daily_restart",
+                *kube,
+                "--target",
+                "deployment=mc",
+                "--target",
+                "schedule=0 4 * * *",
+            ]
+        )
+    )
+    assert daily.name == "schedule_daily_restart"
