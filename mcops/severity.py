@@ -150,6 +150,15 @@ def _sev(
         )
     if ctx.security_suspected:  # 000 Step 4 "... Security concerns"
         notes.append("Security concern: escalate to the engineering team now.")
+    # 000 Step 4 "... Quick fixes don't work": a fix was applied and its check still fails
+    if failed := _of(critical, "verification"):
+        notes.append(f"A fix did not work ({_ids(failed)}): escalate to the engineering team.")
+    # 000 Step 4 "... Unclear root cause": degraded, and no quick fix matches what was found
+    if level != "SEV4" and not ctx.security_suspected and not quick_fixes(judged, thresholds=t):
+        notes.append(
+            "No quick fix in the table matches these findings: if the root cause stays "
+            "unclear, escalate to the engineering team."
+        )
     return Severity(
         scheme="SEV",
         level=level,

@@ -513,3 +513,29 @@ def test_unknown_context_keys_are_named():
 )
 def test_format_duration(span, text):
     assert format_duration(span) == text
+
+
+@pytest.mark.parametrize("check", kind("verification"))
+def test_sev_a_fix_that_did_not_work_escalates(check):
+    """000 Step 4: "Escalate to engineering team if: Quick fixes don't work"."""
+    note = "A fix did not work"
+    assert note in assess([f(check, "critical")], scheme="SEV").escalation
+    assert note not in assess([f(check, "warning")], scheme="SEV").escalation
+
+
+def _with_quick_fix(has: bool) -> str:
+    return next(
+        spec.id
+        for spec in CHECKS.values()
+        if bool(spec.quick_fix) is has and spec.kind not in ("hygiene", "rollout", "overview")
+    )
+
+
+@pytest.mark.parametrize("level", ["warning", "critical"])
+def test_sev_no_matching_quick_fix_means_an_unclear_root_cause(level):
+    """000 Step 4: "Escalate to engineering team if: ... Unclear root cause": the quick-fix
+    table (000 Step 3) matches nothing that was found."""
+    note = "root cause stays unclear"
+    assert note in assess([f(_with_quick_fix(False), level)], scheme="SEV").escalation
+    assert note not in assess([f(_with_quick_fix(True), level)], scheme="SEV").escalation
+    assert note not in assess([], scheme="SEV").escalation  # SEV4: nothing to escalate
