@@ -89,8 +89,9 @@ def test_a_command_that_fails_is_reported_with_its_output_and_audited(this_proce
     assert record["result"] == "failed" and record["changed"] == 1
 
 
-def test_a_command_that_restarts_nothing_fails_verification_in_bounded_time(this_process):
-    action = RestartByCommand(this_process, "true", ready_timeout=1.0)
+def test_a_command_that_restarts_nothing_fails_verification_in_bounded_time(this_process, tmp_path):
+    audit = AuditLog(tmp_path / "audit.jsonl")
+    action = RestartByCommand(this_process, "true", ready_timeout=1.0, audit=audit)
     with pytest.raises(VerificationFailed) as err:
         action.apply(action.plan())
     assert "no new process answered" in str(err.value)
