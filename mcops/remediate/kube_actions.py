@@ -43,6 +43,16 @@ class KubeApis:
     def plain(self, obj: Any) -> dict[str, Any]:
         return dict(self.api.sanitize_for_serialization(obj))
 
+    def read(self, read: Callable[[], Any], *, what: str, look: str, action: str) -> dict[str, Any]:
+        """``read()`` as plain JSON; a 404 refuses the action, naming ``what`` and the
+        command that lists what exists (``look``)."""
+        try:
+            return self.plain(read())
+        except ApiException as err:
+            if err.status == 404:
+                raise ScopeExceeded(f"{what} not found; check it ({look})", action=action) from err
+            raise
+
 
 def stale_on_conflict(err: ApiException, what: str, action: str) -> RemediationError:
     if err.status in (409, 422):
@@ -97,17 +107,12 @@ class DeploymentAction(Remediation):
         return [{"op": "replace", "path": "/spec/template", "value": previous["template"]}]
 
     def _read(self) -> dict[str, Any]:
-        try:
-            obj = self.kube.apps.read_namespaced_deployment(self.deployment, self.namespace)
-        except ApiException as err:
-            if err.status == 404:
-                raise ScopeExceeded(
-                    f"deployment {self.namespace}/{self.deployment} not found; check the "
-                    "namespace and name (kubectl get deploy -n NAMESPACE)",
-                    action=self.name,
-                ) from err
-            raise
-        return self.kube.plain(obj)
+        return self.kube.read(
+            lambda: self.kube.apps.read_namespaced_deployment(self.deployment, self.namespace),
+            what=f"deployment {self.namespace}/{self.deployment}",
+            look="kubectl get deploy -n NAMESPACE",
+            action=self.name,
+        )
 
     def _patch(self, body: Any, *, dry_run: bool) -> dict[str, Any]:
         obj = self.kube.apps.patch_namespaced_deployment(

@@ -111,17 +111,12 @@ class SetConfigMapValue(Remediation):
         return f"mcops.io/before.{self.key}"
 
     def _read(self) -> dict[str, Any]:
-        try:
-            obj = self.kube.core.read_namespaced_config_map(self.configmap, self.namespace)
-        except ApiException as err:
-            if err.status == 404:
-                raise ScopeExceeded(
-                    f"configmap {self.namespace}/{self.configmap} not found; check the name "
-                    "(kubectl get configmap -n NAMESPACE)",
-                    action=self.name,
-                ) from err
-            raise
-        return self.kube.plain(obj)
+        return self.kube.read(
+            lambda: self.kube.core.read_namespaced_config_map(self.configmap, self.namespace),
+            what=f"configmap {self.namespace}/{self.configmap}",
+            look="kubectl get configmap -n NAMESPACE",
+            action=self.name,
+        )
 
     def _new(self, obj: dict[str, Any]) -> str:
         if self.value is not None:

@@ -101,16 +101,12 @@ class ScheduleDailyRestart(Remediation):
         return self.kube.plain(obj)
 
     def _require_deployment(self) -> None:
-        try:
-            self.kube.apps.read_namespaced_deployment(self.deployment, self.namespace)
-        except ApiException as err:
-            if err.status == 404:
-                raise ScopeExceeded(
-                    f"deployment {self.namespace}/{self.deployment} not found: nothing to "
-                    "restart; check the namespace and name (kubectl get deploy -n NAMESPACE)",
-                    action=self.name,
-                ) from err
-            raise
+        self.kube.read(
+            lambda: self.kube.apps.read_namespaced_deployment(self.deployment, self.namespace),
+            what=f"deployment {self.namespace}/{self.deployment} (nothing to restart)",
+            look="kubectl get deploy -n NAMESPACE",
+            action=self.name,
+        )
 
     @staticmethod
     def _spec(obj: Mapping[str, Any]) -> dict[str, Any]:
