@@ -112,6 +112,15 @@ CHECKS_004: tuple[_C, ...] = (
         ("service_outage",),
         "Last log lines before the crash",
     ),
+    # Network Debugging ``kubectl get endpoints``: no ready endpoint is every pod out of
+    # rotation ("All pods crash-looping", P1); some not ready, "Single pod failing" (P2).
+    _C(
+        "service_endpoints",
+        ("service_outage",),
+        "pods",
+        ("service_outage",),
+        "Service endpoints",
+    ),
     # ---- 004 Scenario 5 high latency
     _C(
         "gc_heartbeat_latency",
@@ -171,6 +180,15 @@ CHECKS_004: tuple[_C, ...] = (
         ("gc_integration",),
         "GC errors in the MC logs",
     ),
+    # Root cause 5, DNS: resolved from here like gc_reachable, so heartbeats failing (P2),
+    # not a proven registration failure of every MC.
+    _C(
+        "dns_resolution",
+        ("gc_integration",),
+        "heartbeat",
+        ("gc_integration",),
+        "DNS resolution of the service and GC names",
+    ),
     # ---- 004 Scenario 7 resource pressure
     _C(
         "memory_usage",
@@ -210,5 +228,14 @@ CHECKS_004: tuple[_C, ...] = (
         "memory",
         ("resource_pressure", "service_outage"),
         "OOMKilled events",
+    ),
+    # ``kubectl top nodes``: a NotReady node under MC pods is critical (P2 through the
+    # table's "Critical findings" row), node pressure a warning (P3, workaround exists).
+    _C(
+        "node_pressure",
+        ("resource_pressure",),
+        "memory",
+        ("resource_pressure",),
+        "Nodes of the MC pods",
     ),
 )

@@ -7,18 +7,26 @@ see the frames. Re-registration goes through the admin API, a restart through Ku
 Steps 2 and 6 read the cluster (``platform=kubernetes``): the GC's pods (``gc_selector``,
 default ``app=global-controller``) and the namespace's NetworkPolicies, with the MC's and
 the GC's pod labels beside them for `mcops.checks.netpol`. Step 4 GETs ``gc_url`` from
-here; step 5 is ``log_source``'s window.
+here; step 5 is ``log_source``'s window. Root cause 5 (DNS) resolves the host names of
+``service_url`` and ``gc_url`` from here, each lookup bounded by a timeout.
 """
 
 from __future__ import annotations
 
+import ipaddress
+import socket
 import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as LookupTimeout
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 import httpx
 import pandas as pd
 
+from mcops.checks.dns import DNS_COLUMNS
 from mcops.checks.heartbeats import COUNTER
 from mcops.errors import SourceConfigError, SourceError, SourceUnreachable
 from mcops.scenarios._kube import kube_source, namespace_of, read_deployment
@@ -34,6 +42,7 @@ if TYPE_CHECKING:
     from mcops.sources.kube import KubeSource
 
 __all__ = [
+    "dns",
     "gc_health",
     "gc_pods",
     "heartbeats",
@@ -108,6 +117,60 @@ def gc_health(inv: Investigation, *, transport: httpx.BaseTransport | None = Non
         latency = (time.perf_counter() - started) * 1000
     row.update(status_code=response.status_code, latency_ms=latency, error="")
     return pd.DataFrame([row])
+
+
+_DNS_PARAMETERS = ("service_url", "gc_url")
+
+
+def _lookup(host: str, resolve: Callable[..., Any], timeout: float) -> tuple[list[str], float, str]:
+    """(addresses, ms, error) for one name; a resolver that hangs is given up on after
+    ``timeout`` (its thread is left to finish on its own: getaddrinfo cannot be cancelled)."""
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mcops-dns")
+    started = time.perf_counter()
+    try:
+        answer = pool.submit(resolve, host, None, type=socket.SOCK_STREAM).result(timeout)
+    except LookupTimeout:
+        return [], float("nan"), f"no DNS answer within {timeout:g} s"
+    except OSError as err:  # socket.gaierror: the name does not resolve
+        return [], float("nan"), str(err) or type(err).__name__
+    finally:
+        pool.shutdown(wait=False)
+    ms = (time.perf_counter() - started) * 1000
+    return sorted({str(info[4][0]) for info in answer}), ms, ""
+
+
+def dns(
+    inv: Investigation,
+    *,
+    timeout: float = 5.0,
+    resolve: Callable[..., Any] = socket.getaddrinfo,
+) -> pd.DataFrame:
+    """Root cause 5: ``nslookup`` of the host names of ``service_url`` and ``gc_url``
+    (``DNS_COLUMNS``; ``attrs["not_given"]``: the empty ones). Both empty: not checked."""
+    rows: list[list[Any]] = []
+    not_given: list[str] = []
+    for parameter in _DNS_PARAMETERS:
+        url = str(inv.params.get(parameter) or "")
+        host = urlsplit(url).hostname if url.startswith(("http://", "https://")) else None
+        if not host:
+            not_given.append(parameter)
+            continue
+        try:
+            ipaddress.ip_address(host)
+        except ValueError:
+            addresses, ms, error = _lookup(host, resolve, timeout)
+            rows.append([parameter, host, False, ", ".join(addresses), ms, error])
+        else:
+            rows.append([parameter, host, True, host, 0.0, ""])
+    if not rows:
+        raise SourceConfigError(
+            "service_url and gc_url are empty (or not http(s) URLs): no host name to resolve",
+            source="dns",
+            fix="pass -p gc_url=http://global-controller.NAMESPACE.svc.cluster.local:8080/health",
+        )
+    frame = pd.DataFrame(rows, columns=DNS_COLUMNS)
+    frame.attrs["not_given"] = not_given
+    return frame
 
 
 def _labels(selector: str) -> dict[str, str]:

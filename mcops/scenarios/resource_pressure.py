@@ -8,7 +8,8 @@ it, the ratio of two gauges at each scrape of ``/metrics`` (a local server expor
 
 Diagnostics 2 and 3 read the cluster (``platform=kubernetes``): the deployment's
 container limits, with ``kubectl top``'s usage beside them when metrics-server answers,
-and the namespace's Pod events.
+and the namespace's Pod events. ``kubectl top nodes`` (Diagnostic Commands) reads the
+nodes the MC pods run on: their conditions, allocatable, and usage from metrics-server.
 """
 
 from __future__ import annotations
@@ -17,9 +18,16 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
+from mcops.checks.nodes import NODE_COLUMNS, PRESSURES
 from mcops.errors import SourceError
 from mcops.findings import Level
-from mcops.scenarios._kube import deployment_of, kube_source, namespace_of, read_deployment
+from mcops.scenarios._kube import (
+    deployment_of,
+    kube_source,
+    namespace_of,
+    read_deployment,
+    selector,
+)
 from mcops.scenarios._shared import (
     cpu_ratio,
     deployment,
@@ -35,6 +43,7 @@ if TYPE_CHECKING:
 
     from mcops.investigation import Investigation
     from mcops.remediate import Action
+    from mcops.sources.kube import KubeSource
 
 __all__ = [
     "LIMIT_COLUMNS",
@@ -44,6 +53,7 @@ __all__ = [
     "limits",
     "meeting_load",
     "memory",
+    "nodes",
     "oom_events",
     "remediations",
 ]
@@ -120,6 +130,59 @@ def limits(inv: Investigation, *, api_client: ApiClient | None = None) -> pd.Dat
 def oom_events(inv: Investigation, *, api_client: ApiClient | None = None) -> pd.DataFrame:
     """Diagnosis 3: ``kubectl get events --field-selector involvedObject.kind=Pod``."""
     return kube_source(inv, api_client=api_client).events(namespace_of(inv), involved_kind="Pod")
+
+
+def _node_usage(kube: KubeSource) -> dict[str, dict[str, float]]:
+    """``kubectl top nodes``: node → cpu_usage_cores, memory_usage_bytes; {} without
+    metrics-server (a 404), so the finding says usage is unknown rather than failing."""
+    try:
+        listing = kube._send(
+            "list node metrics",
+            lambda: kube.custom.list_cluster_custom_object("metrics.k8s.io", "v1beta1", "nodes"),
+        )
+    except SourceError:
+        return {}
+    out: dict[str, dict[str, float]] = {}
+    for item in listing.get("items") or []:
+        usage = item.get("usage") or {}
+        out[item["metadata"]["name"]] = {
+            "cpu_usage_cores": _quantity(usage.get("cpu")),
+            "memory_usage_bytes": _quantity(usage.get("memory")),
+        }
+    return out
+
+
+def nodes(inv: Investigation, *, api_client: ApiClient | None = None) -> pd.DataFrame:
+    """``kubectl top nodes`` for the nodes the MC pods run on (``NODE_COLUMNS``): each
+    node's Ready and pressure conditions, allocatable, and usage (NaN without
+    metrics-server). ``ready`` is True only for a Ready condition that is "True"."""
+    kube = kube_source(inv, api_client=api_client)
+    ns = namespace_of(inv)
+    placed: dict[str, int] = {}
+    for pod in kube._list_pods(ns, selector(inv, kube)):
+        if node := (pod.spec.node_name if pod.spec else None):
+            placed[node] = placed.get(node, 0) + 1
+    usage = _node_usage(kube) if placed else {}
+    rows: list[dict[str, object]] = []
+    for name, count in sorted(placed.items()):
+        read = kube._call(f"read node {name}", lambda n=name: kube.core.read_node(n))
+        status = read.status
+        conditions = {c.type: c.status for c in (status.conditions or [])} if status else {}
+        allocatable = (status.allocatable if status else None) or {}
+        used = usage.get(name, {})
+        rows.append(
+            {
+                "node": name,
+                "mc_pods": count,
+                "ready": conditions.get("Ready") == "True",
+                **{col: conditions.get(kind) == "True" for kind, col in PRESSURES.items()},
+                "cpu_allocatable_cores": _quantity(allocatable.get("cpu")),
+                "memory_allocatable_bytes": _quantity(allocatable.get("memory")),
+                "cpu_usage_cores": used.get("cpu_usage_cores", float("nan")),
+                "memory_usage_bytes": used.get("memory_usage_bytes", float("nan")),
+            }
+        )
+    return pd.DataFrame(rows, columns=NODE_COLUMNS)
 
 
 def meeting_load(inv: Investigation) -> pd.DataFrame:

@@ -25,6 +25,7 @@ from mcops.errors import SourceConfigError, SourceError
 from mcops.findings import Level
 from mcops.scenarios._kube import deployment_of, kube_source, namespace_of, selector
 from mcops.scenarios.config_refs import REF_COLUMNS, config_refs
+from mcops.scenarios.service_endpoints import endpoints
 from mcops.secrets import redact_url
 
 if TYPE_CHECKING:
@@ -40,6 +41,7 @@ __all__ = [
     "config_refs",
     "database_probe",
     "deployment_status",
+    "endpoints",
     "kube_source",
     "last_lines",
     "optional",

@@ -75,6 +75,11 @@ def test_failing_heartbeats_are_critical_and_the_registration_goes_late(sqlite_u
     reach = run.finding("gc_reachable")["title"]
     assert reach.startswith("not checked: gc: gc_url is empty — fix: pass -p gc_url=http")
     assert run.summary["sources"]["gc"]["state"] == "not given"
+    # root cause 5: service_url is an IP literal, gc_url is empty (and the title says so)
+    names = run.finding("dns_resolution")
+    assert names["level"] == "ok", names
+    assert "127.0.0.1: IP literal(s), no DNS needed" in names["title"]
+    assert "gc_url not given" in names["title"]
     [plan] = run.summary["remediations"]
     assert plan["action"] == "reregister_controller"
     assert plan["mode"] == "plan" and plan["changes"] == 1  # forced: the row is stale

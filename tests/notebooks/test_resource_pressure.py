@@ -59,7 +59,7 @@ def test_memory_and_capacity_pressure_are_found_and_the_mc_drained(sqlite_url, t
         assert plan.finding("cpu_usage")["level"] in {"ok", "info"}
         assert plan.finding("mailbox_depth")["level"] == "ok"
         assert not plan.finding("memory_trend")["title"].startswith("not checked")
-        for check in ("resource_limits", "oom_events"):  # diagnostics 2-3 read a cluster
+        for check in ("resource_limits", "oom_events", "node_pressure"):  # read a cluster
             assert "platform is 'local'" in plan.finding(check)["title"]
         assert [(r["action"], r["mode"], r["changes"]) for r in plan.summary["remediations"]] == [
             ("mark_controller", "plan", 1)

@@ -26,7 +26,14 @@ from tests.support.server_process import ADMIN_TOKEN, running_server
 pytestmark = pytest.mark.slow
 
 NS, NAME = "dark-tower", "meeting-controller"
-KUBE_CHECKS = ("pods_not_ready", "restarts", "oom_killed", "recent_rollout", "config_refs")
+KUBE_CHECKS = (
+    "pods_not_ready",
+    "restarts",
+    "oom_killed",
+    "recent_rollout",
+    "config_refs",
+    "service_endpoints",
+)
 
 
 def levels(run) -> dict[str, str]:
@@ -201,6 +208,18 @@ def test_service_outage_on_kubernetes_all_pods_crash_looping(tmp_path):
             "count": 12,
         }
         mock["get", kmock.resource("v1/pods"), kmock.subresource("log")] << kmock.text(PREVIOUS_LOG)
+        mock.objects["v1/services", NS, NAME] = {
+            "apiVersion": "v1",
+            "kind": "Service",
+            "metadata": {"name": NAME, "namespace": NS},
+            "spec": {"selector": {"app": NAME}, "ports": [{"port": 8080}]},
+        }
+        mock.objects["v1/endpoints", NS, NAME] = {
+            "apiVersion": "v1",
+            "kind": "Endpoints",
+            "metadata": {"name": NAME, "namespace": NS},
+            "subsets": [{"notReadyAddresses": [{"ip": f"10.0.0.{i}"} for i in (1, 2)]}],
+        }
         config = kubeconfig(api.configuration.host, tmp_path / "kubeconfig")
         run = mcops_run(
             "service_outage",
@@ -229,6 +248,9 @@ def test_service_outage_on_kubernetes_all_pods_crash_looping(tmp_path):
     assert missing["level"] == "critical"
     assert [(r["kind"], r["name"]) for r in missing["data"]] == [("ConfigMap", "mc-service-config")]
     assert run.finding("health")["title"].startswith("not checked")  # no service_url
+    endpoints = run.finding("service_endpoints")  # kubectl get endpoints: both not ready
+    assert endpoints["level"] == "critical", endpoints
+    assert "the Service has no ready endpoints: traffic reaches no pod" in endpoints["title"]
     assert run.summary["severity"]["level"] == "P1"
     assert run.summary["sources"]["kubernetes"]["state"] == "ok"
     plans = {r["action"]: r for r in run.summary["remediations"]}
@@ -313,6 +335,8 @@ def test_service_outage_on_kubernetes_bad_rollout_and_image_pull_failure(tmp_pat
     assert found["oom_killed"] == "ok"  # exit 1 is not an OOM: no memory limit is planned
     assert "unknown field" in run.finding("last_logs")["title"]
     assert found["config_refs"] == "ok"
+    # no Service in this cluster: nothing routes to the pods
+    assert run.finding("service_endpoints")["title"].startswith(f"Service {NS}/{NAME} not found")
     plans = {r["action"]: r for r in run.summary["remediations"]}
     assert set(plans) == {"rollout_undo"}  # Option 1 only: no reschedule of a bad image
     assert plans["rollout_undo"]["mode"] == "plan" and plans["rollout_undo"]["changes"] >= 1
