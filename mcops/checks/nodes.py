@@ -10,11 +10,9 @@ Scenario 7: "If infrastructure resource constraints, escalate to Infrastructure 
 
 from __future__ import annotations
 
-import math
-
 import pandas as pd
 
-from mcops.classify import classify
+from mcops.checks.resources import usage_against
 from mcops.findings import Finding, Level
 from mcops.thresholds import Thresholds
 
@@ -33,14 +31,6 @@ NODE_COLUMNS = [
 ]  # fmt: skip
 
 _INFRA = "Escalate node trouble to the Infrastructure Team (#infra-oncall, PagerDuty: SRE)."
-
-
-def _ratio(usage: object, allocatable: object) -> float | None:
-    used = pd.to_numeric(usage, errors="coerce")
-    cap = pd.to_numeric(allocatable, errors="coerce")
-    if pd.isna(used) or pd.isna(cap) or cap <= 0 or math.isinf(cap):
-        return None
-    return float(used) / float(cap)
 
 
 def node_pressure(frame: pd.DataFrame, *, thresholds: Thresholds | None = None) -> Finding:
@@ -62,17 +52,10 @@ def node_pressure(frame: pd.DataFrame, *, thresholds: Thresholds | None = None) 
         if pressed:
             levels.append(Level.WARNING)
             notes.append(f"node {node} {', '.join(pressed)}")
-        for what, used, cap in (
-            ("memory", row.get("memory_usage_bytes"), row.get("memory_allocatable_bytes")),
-            ("cpu", row.get("cpu_usage_cores"), row.get("cpu_allocatable_cores")),
-        ):
-            ratio = _ratio(used, cap)
-            out[f"{what}_percent"] = None if ratio is None else round(100 * ratio, 1)
-            if ratio is not None:
-                verdict = classify(f"{what}_ratio", ratio, thresholds=thresholds)
-                levels.append(verdict.level)
-                if verdict.level >= Level.WARNING:
-                    notes.append(f"node {node} {what} {verdict.text} of allocatable")
+        percents, used, warned = usage_against(row, "allocatable", thresholds=thresholds)
+        out.update(percents)
+        levels += used
+        notes += [f"node {node} {note} of allocatable" for note in warned]
         rows.append(out)
     level = max(levels)
     if notes:

@@ -16,6 +16,8 @@ OOM or killed (``kubectl get events ... | grep -i "oom\|killed"``): critical.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
+from typing import Any
 
 import pandas as pd
 
@@ -23,7 +25,7 @@ from mcops.classify import classify
 from mcops.findings import Finding, Level
 from mcops.thresholds import Thresholds
 
-__all__ = ["capacity", "memory_usage", "oom_events", "resource_limits"]
+__all__ = ["capacity", "memory_usage", "oom_events", "resource_limits", "usage_against"]
 
 
 def _judged_now(
@@ -70,6 +72,29 @@ def _ratio(usage: object, limit: object) -> float | None:
     return float(used) / float(cap)
 
 
+def usage_against(
+    row: Mapping[str, Any], cap: str, *, thresholds: Thresholds | None = None
+) -> tuple[dict[str, float | None], list[Level], list[str]]:
+    """Memory and CPU usage of ``row`` against its ``memory_<cap>_bytes`` and
+    ``cpu_<cap>_cores`` through the memory and CPU bands: ``<what>_percent`` per resource
+    (None when usage or the cap is unknown), the levels, and "memory 91 %" per one that warns."""
+    percents: dict[str, float | None] = {}
+    levels: list[Level] = []
+    notes: list[str] = []
+    for what, used, limit in (
+        ("memory", row.get("memory_usage_bytes"), row.get(f"memory_{cap}_bytes")),
+        ("cpu", row.get("cpu_usage_cores"), row.get(f"cpu_{cap}_cores")),
+    ):
+        ratio = _ratio(used, limit)
+        percents[f"{what}_percent"] = None if ratio is None else round(100 * ratio, 1)
+        if ratio is not None:
+            verdict = classify(f"{what}_ratio", ratio, thresholds=thresholds)
+            levels.append(verdict.level)
+            if verdict.level >= Level.WARNING:
+                notes.append(f"{what} {verdict.text}")
+    return percents, levels, notes
+
+
 def resource_limits(frame: pd.DataFrame, *, thresholds: Thresholds | None = None) -> Finding:
     """Diagnosis 2 judged: a container without a memory limit → warning; usage against
     the limit (where metrics-server gave usage) through the memory and CPU bands.
@@ -88,17 +113,10 @@ def resource_limits(frame: pd.DataFrame, *, thresholds: Thresholds | None = None
         if not _text(row.get("memory_limit")):
             levels.append(Level.WARNING)
             notes.append(f"no memory limit on {name}: OOM protection off")
-        for what, used, cap in (
-            ("memory", row.get("memory_usage_bytes"), row.get("memory_limit_bytes")),
-            ("cpu", row.get("cpu_usage_cores"), row.get("cpu_limit_cores")),
-        ):
-            ratio = _ratio(used, cap)
-            out[f"{what}_percent"] = None if ratio is None else round(100 * ratio, 1)
-            if ratio is not None:
-                verdict = classify(f"{what}_ratio", ratio, thresholds=thresholds)
-                levels.append(verdict.level)
-                if verdict.level >= Level.WARNING:
-                    notes.append(f"{name} {what} {verdict.text}")
+        percents, used, warned = usage_against(row, "limit", thresholds=thresholds)
+        out.update(percents)
+        levels += used
+        notes += [f"{name} {note}" for note in warned]
         rows.append(out)
     level = max(levels)
     title = "; ".join(notes) if notes else "Every container has a memory limit"

@@ -54,6 +54,20 @@ class KubeApis:
             raise
 
 
+def refuse_if_moved(
+    current: Mapping[str, Any], planned_rv: str, *, target: str, action: str
+) -> str:
+    """The object's resourceVersion, or StalePlan when it moved since the plan."""
+    rv = str((current.get("metadata") or {}).get("resourceVersion", ""))
+    if rv != planned_rv:
+        raise StalePlan(
+            f"{action}: {target} changed since the plan (resourceVersion {planned_rv} → {rv}); "
+            "nothing was changed — make a new plan",
+            action=action,
+        )
+    return rv
+
+
 def stale_on_conflict(err: ApiException, what: str, action: str) -> RemediationError:
     if err.status in (409, 422):
         return StalePlan(
@@ -187,13 +201,7 @@ class DeploymentAction(Remediation):
                 changed=0,
                 message="the Deployment already has this change",
             )
-        rv = current["metadata"].get("resourceVersion", "")
-        if rv != plan.state["rv"]:
-            raise StalePlan(
-                f"{self.name}: {self.target} changed since the plan (resourceVersion "
-                f"{plan.state['rv']} → {rv}); nothing was changed — make a new plan",
-                action=self.name,
-            )
+        rv = refuse_if_moved(current, plan.state["rv"], target=self.target, action=self.name)
         try:
             self._patch(self._guarded(plan.state["body"], rv), dry_run=False)
         except ApiException as err:

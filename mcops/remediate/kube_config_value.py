@@ -22,7 +22,7 @@ from kubernetes.client.exceptions import ApiException
 from mcops.errors import ScopeExceeded, StalePlan, VerificationFailed
 from mcops.remediate.audit import AuditLog
 from mcops.remediate.base import ApplyResult, Plan, Precondition, Remediation, require_id
-from mcops.remediate.kube_actions import KubeApis, stale_on_conflict
+from mcops.remediate.kube_actions import KubeApis, refuse_if_moved, stale_on_conflict
 
 __all__ = ["SetConfigMapValue", "configmap_for_key"]
 
@@ -205,13 +205,7 @@ class SetConfigMapValue(Remediation):
             return ApplyResult(
                 plan=plan, status="nothing_to_do", changed=0, message=f"{self.key} is {new}"
             )
-        rv = current["metadata"].get("resourceVersion", "")
-        if rv != plan.state["rv"]:
-            raise StalePlan(
-                f"{self.name}: {self.target} changed since the plan (resourceVersion "
-                f"{plan.state['rv']} → {rv}); nothing was changed — make a new plan",
-                action=self.name,
-            )
+        refuse_if_moved(current, plan.state["rv"], target=self.target, action=self.name)
         try:
             self._patch(self._body(current, new, before=plan.state["now"] or ""), dry_run=False)
         except ApiException as err:
