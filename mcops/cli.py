@@ -1,8 +1,8 @@
 """The ``mcops`` command line: ``mcops run``, ``mcops list`` and the subcommands others add.
 
 Each subcommand is a module in `mcops.commands` with ``register(subparsers)``; to add
-one, write the module and add its name to `COMMANDS`. Errors mcops raises on purpose
-print as one paragraph (no traceback) and exit 2.
+one, write the module (`COMMANDS` orders the first ones in `mcops --help`; the rest follow
+by name). Errors mcops raises on purpose print as one paragraph (no traceback) and exit 2.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from mcops.errors import McopsError
 
 __all__ = ["COMMANDS", "build_parser", "main"]
 
-#: Subcommand modules, in the order `mcops --help` lists them.
+#: The first subcommand modules, in the order `mcops --help` lists them.
 COMMANDS: tuple[str, ...] = (
     "mcops.commands.run",
     "mcops.commands.listing",
@@ -35,9 +35,19 @@ def build_parser() -> argparse.ArgumentParser:
         description="Investigate actor-based services with scenario notebooks.",
     )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for module in COMMANDS:
+    for module in (*COMMANDS, *_more_commands()):
         importlib.import_module(module).register(subparsers)
     return parser
+
+
+def _more_commands() -> list[str]:
+    """The modules of `mcops.commands` that `COMMANDS` does not name, by name."""
+    import pkgutil
+
+    from mcops import commands
+
+    found = (f"{commands.__name__}.{m.name}" for m in pkgutil.iter_modules(commands.__path__))
+    return sorted(name for name in found if name not in COMMANDS)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
