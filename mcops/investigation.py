@@ -21,7 +21,7 @@ from typing import Any
 import pandas as pd
 from IPython.display import Markdown, display
 
-from mcops import plots
+from mcops import bundle, plots
 from mcops.advice import expected_recovery
 from mcops.checks import service as service_checks
 from mcops.errors import (
@@ -270,7 +270,7 @@ class Investigation:
         returns an empty frame.
         """
         try:
-            frame = fetch()
+            frame = bundle.fetched(check_id, fetch, since=self.since, until=self.until)
         except SourceError as err:
             self.recorder.add(Finding.not_checked(check_id, _why(err)))
             return pd.DataFrame()

@@ -22,6 +22,7 @@ from typing import Any
 
 import httpx
 
+from mcops.bundle import record_query
 from mcops.errors import (
     SourceAuthError,
     SourceConfigError,
@@ -106,6 +107,7 @@ class HttpClient:
     ) -> httpx.Response:
         """One request; raises only when no answer came. Error statuses are returned
         (a 503 from /ready is data); `checked` and `json` raise for them."""
+        record_query(self.source, f"{method} {self.shown(path)}", parameters=params)
         try:
             response = self._request(method, path, params=params, json=json)
         except SourceError as err:

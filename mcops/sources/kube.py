@@ -19,6 +19,7 @@ from kubernetes.client.exceptions import ApiException
 from kubernetes.config.config_exception import ConfigException
 from kubernetes.utils import parse_quantity
 
+from mcops.bundle import record_query
 from mcops.errors import (
     SourceAuthError,
     SourceConfigError,
@@ -87,6 +88,7 @@ class KubeSource:
         return str(self.api_client.configuration.host)
 
     def _call(self, what: str, call: Callable[[], T]) -> T:
+        record_query("kubernetes", what, target=self.host)
         try:
             result = self._send(what, call)
         except SourceError as err:
@@ -321,6 +323,7 @@ class KubeSource:
 
     def pod_metrics(self, namespace: str, selector: str = "") -> pd.DataFrame:
         """``kubectl top pods``: CPU cores and memory bytes per container (metrics.k8s.io)."""
+        record_query("kubernetes", f"top pods in {namespace} ({selector})", target=self.host)
         try:
             result = self.custom.list_namespaced_custom_object(
                 "metrics.k8s.io", "v1beta1", namespace, "pods", label_selector=selector or None

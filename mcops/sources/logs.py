@@ -15,6 +15,7 @@ from typing import Any, NamedTuple
 import pandas as pd
 import pyarrow as pa
 
+from mcops.bundle import record_query
 from mcops.errors import (
     ParameterError,
     SourceConfigError,
@@ -222,6 +223,14 @@ def read_logs(
         raise ParameterError(f"tail={tail} must be >= 0, e.g. 500", name="tail")
     end = resolve_until(until) if until not in (None, "") else None
     start = _since(since, end if end is not None else resolve_until(None))
+    record_query(
+        "logs",
+        log_source,
+        name=source.kind,
+        parameters={"tail": tail, "previous": previous},
+        since=start,
+        until=end,
+    )
     if source.kind == "file":
         frame = _read_file(source.location)
     elif source.kind == "docker":

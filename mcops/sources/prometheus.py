@@ -21,6 +21,7 @@ import urllib3
 from prometheus_api_client import PrometheusApiClientException, PrometheusConnect
 from urllib3.util.retry import Retry
 
+from mcops.bundle import record_query
 from mcops.errors import (
     SourceAuthError,
     SourceConfigError,
@@ -147,6 +148,7 @@ class PrometheusSource:
     def instant(self, promql: str, *, at: datetime | None = None) -> pd.DataFrame:
         """The value of ``promql`` now (or ``at``): one row per series."""
         params = {"time": f"{to_utc(at).timestamp():.3f}"} if at is not None else None
+        record_query("prometheus", promql, name="instant", target=self.url, until=at)
         result = self._call(promql, lambda t: t.custom_query(promql, params=params))
         return _result_frame(result)
 
@@ -155,6 +157,15 @@ class PrometheusSource:
     ) -> pd.DataFrame:
         """``promql`` evaluated every ``step`` from ``start`` to ``end``: one row per point."""
         start_utc, end_utc = to_utc(start), to_utc(end)
+        record_query(
+            "prometheus",
+            promql,
+            name="query_range",
+            target=self.url,
+            parameters={"step": _step(step)},
+            since=start_utc,
+            until=end_utc,
+        )
         result = self._call(
             promql,
             lambda t: t.custom_query_range(promql, start_utc, end_utc, _step(step)),

@@ -16,6 +16,7 @@ import httpx
 import pandas as pd
 from prometheus_client.parser import text_string_to_metric_families
 
+from mcops.bundle import record_query
 from mcops.errors import SourceAuthError, SourceConfigError, SourceQueryError, SourceUnreachable
 from mcops.secrets import redact_url
 from mcops.sources.promframe import FRAME_COLUMNS, empty_frame
@@ -146,6 +147,13 @@ def sample(
     """Scrape ``samples`` times, ``interval`` seconds apart: a range-shaped frame."""
     if samples < 1:
         raise ValueError(f"samples must be >= 1, got {samples}")
+    record_query(
+        "metrics",
+        f"GET {metrics_url(url)}",
+        name="scrape",
+        target=metrics_url(url),
+        parameters={"samples": samples, "interval_s": interval},
+    )
     frames: list[pd.DataFrame] = []
     types: dict[str, str] = {}
     with httpx.Client() as client:

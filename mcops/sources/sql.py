@@ -21,6 +21,7 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import URL, Connection, Engine
 
+from mcops.bundle import record_query
 from mcops.errors import (
     ParameterError,
     SourceAuthError,
@@ -295,6 +296,7 @@ def query(
         )
     values = _parameters(named, params, dialect, to_utc(clock()))
     statement = sa.text(named.text(dialect, set(values)))
+    record_query("sql", statement.text, name=name, target=shown, parameters=values)
     try:
         with engine.connect() as conn, conn.begin():
             cleanup = None

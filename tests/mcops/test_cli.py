@@ -62,6 +62,7 @@ def test_ok_run_with_fail_on_writes_evidence_and_exits_1(tmp_path):
     assert sorted(p.name for p in out.iterdir()) == [
         "ok_check.html",
         "ok_check.ipynb",
+        "manifest.json",  # the SHA-256 of every other file (mcops verify)
         "summary.json",
     ]
     summary = json.loads((out / "summary.json").read_text())
@@ -130,7 +131,7 @@ def test_secrets_never_reach_any_evidence_file(tmp_path):
     )  # fmt: skip
     assert proc.returncode == 2  # the notebook ends by raising with both secrets
     files = sorted(p.name for p in out.iterdir())
-    assert files == ["audit.jsonl", "leaky.html", "leaky.ipynb", "summary.json"]
+    assert files == ["audit.jsonl", "leaky.html", "leaky.ipynb", "manifest.json", "summary.json"]
     for path in out.iterdir():
         data = path.read_bytes()
         assert PASSWORD.encode() not in data, path.name
