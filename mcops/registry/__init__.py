@@ -84,6 +84,8 @@ SCENARIOS: Mapping[str, Scenario] = _scenarios(
     ("resource_pressure", "004", "004 Scenario 7: Resource Pressure"),
     ("service_restart", "004", "004 Recovery Procedures: Service Restart Procedure"),
     ("graceful_drain", "004", "004 Recovery Procedures: Graceful Drain Procedure"),
+    # a tool, not an investigation: drafts the postmortem from the others' evidence
+    ("postmortem", "000+004", "000 Post-Incident Review; 004 Postmortem Template"),
 )
 
 
