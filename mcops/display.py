@@ -10,14 +10,17 @@ from __future__ import annotations
 import html
 import json
 import math
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from mcops.findings import DATA_ROW_CAP
 from mcops.jsonable import to_jsonable
 
 __all__ = [
     "FINDING_MIME",
     "LEVEL_COLOURS",
+    "PLOTLY_MIME",
     "REMEDIATION_MIME",
     "SEVERITY_MIME",
     "SOURCE_MIME",
@@ -25,9 +28,13 @@ __all__ = [
     "finding_bundle",
     "findings_table_html",
     "findings_table_text",
+    "frame_table_html",
+    "human_text",
     "record_bundle",
+    "rows_shown",
     "rows_table_html",
     "severity_bundle",
+    "severity_html",
     "severity_lines",
     "summary_bundle",
     "summary_html",
@@ -39,6 +46,8 @@ SOURCE_MIME = "application/vnd.mcops.source+json"
 SEVERITY_MIME = "application/vnd.mcops.severity+json"
 REMEDIATION_MIME = "application/vnd.mcops.remediation+json"
 SUMMARY_MIME = "application/vnd.mcops.summary+json"
+#: plotly's own mimetype: the figure as JSON, drawn by JupyterLab and by `mcops.export`.
+PLOTLY_MIME = "application/vnd.plotly.v1+json"
 
 #: Background colours per level; readable in light and dark themes.
 LEVEL_COLOURS = {
@@ -48,6 +57,7 @@ LEVEL_COLOURS = {
     "critical": "#f8d7da",
 }
 _DATA_ROWS_SHOWN = 10
+_FRAME_ROWS_SHOWN = 20
 
 
 def _esc(value: Any) -> str:
@@ -70,10 +80,10 @@ def rows_table_html(
     empty: str = "",
 ) -> str:
     """Rows as an HTML table: the first ``limit`` of them, every cell escaped, numbers
-    rounded for people, and "10 of 61 rows" under it when it shows fewer than there are.
+    rounded for people, and always "N of M rows" under it, so a cut table says so.
 
     ``total`` is how many rows there are when ``rows`` is already a capped sample (a
-    finding keeps 50 of its ``count``); ``empty`` is the sentence shown for no rows.
+    finding keeps 50 of its rows); ``empty`` is the sentence shown for no rows.
     """
     if not rows:
         return f"<p><i>{_esc(empty)}</i></p>" if empty else ""
@@ -84,15 +94,43 @@ def rows_table_html(
         "<tr>" + "".join(f"<td>{_esc(_cell(row.get(c)))}</td>" for c in columns) + "</tr>"
         for row in shown
     )
-    count = max(len(rows), total or 0)
-    note = (
-        f'<div class="mcops-rows-shown">{len(shown)} of {count} rows</div>'
-        if len(shown) < count
-        else ""
-    )
     return (
         f'<table class="mcops-data"><thead><tr>{head}</tr></thead>'
-        f"<tbody>{body}</tbody></table>{note}"
+        f"<tbody>{body}</tbody></table>"
+        f'<div class="mcops-rows-shown">{rows_shown(len(shown), max(len(rows), total or 0))}</div>'
+    )
+
+
+def rows_shown(shown: int, total: int) -> str:
+    """``10 of 61 rows``, ``1 of 1 row``: what a table shows against what there is."""
+    return f"{shown} of {total} row{'' if total == 1 else 's'}"
+
+
+def frame_table_html(frame: Any, *, limit: int = _FRAME_ROWS_SHOWN) -> str:
+    """A DataFrame as the same table (its index kept when it means something).
+
+    Registered for notebooks by `mcops.notebook.setup`, so every table in the evidence
+    says "N of M rows". Only the shown rows are converted: a million log lines cost
+    nothing more than ten.
+    """
+    head = frame.head(limit)
+    if not _plain_index(head):
+        head = head.reset_index()
+    rows = head.to_dict(orient="records")
+    if not rows:
+        columns = ", ".join(str(c) for c in frame.columns)
+        return (
+            f'<div class="mcops-rows-shown">0 rows{f" ({_esc(columns)})" if columns else ""}</div>'
+        )
+    return rows_table_html(rows, total=len(frame), limit=limit)
+
+
+def _plain_index(frame: Any) -> bool:
+    index = frame.index
+    return (
+        index.name is None
+        and getattr(index, "nlevels", 1) == 1
+        and list(index) == list(range(len(index)))
     )
 
 
@@ -126,14 +164,32 @@ def findings_table_html(findings: Sequence[Mapping[str, Any]]) -> str:
     """Findings (summary.json dicts) as one table, a colour per level."""
     rows = "".join(
         f"<tr>{_level_cell(f['level'])}<td><code>{_esc(f['check'])}</code></td>"
-        f"<td><b>{_esc(f['title'])}</b><div>{_esc(f.get('detail', ''))}</div>"
-        f"{rows_table_html(f.get('data', []), total=int(f.get('count') or 0))}</td></tr>"
+        f"<td><b>{_esc(human_text(f['title']))}</b>"
+        f"<div>{_esc(human_text(f.get('detail', '')))}</div>"
+        f"{rows_table_html(f.get('data', []), total=_data_total(f))}</td></tr>"
         for f in findings
     )
     return (
         '<table class="mcops-findings"><tr><th>level</th><th>check</th><th>finding</th></tr>'
         f"{rows}</table>"
     )
+
+
+def _data_total(finding: Mapping[str, Any]) -> int:
+    """How many rows a finding's ``data`` stands for. ``count`` counts what the check
+    found (error lines, meetings), not always rows; it is the rows' total only when the
+    finding kept just the first DATA_ROW_CAP of them."""
+    data = finding.get("data") or []
+    count = int(finding.get("count") or 0)
+    return count if len(data) >= DATA_ROW_CAP and count > len(data) else len(data)
+
+
+_LONG_DECIMAL = re.compile(r"(?<![\w.:])(\d+\.\d{4,})(?![\w.])")
+
+
+def human_text(text: Any) -> str:
+    """Free text with long decimals rounded (``p95 0.9042486090583017 s`` → ``0.904``)."""
+    return _LONG_DECIMAL.sub(lambda m: _number(float(m.group(1))), str(text))
 
 
 def findings_table_text(findings: Sequence[Mapping[str, Any]]) -> str:
@@ -169,7 +225,8 @@ def record_bundle(mimetype: str, record: Mapping[str, Any], text: str) -> dict[s
 
 def severity_lines(severity: Mapping[str, Any]) -> list[str]:
     """The verdict as an on-call engineer reads it: level and why, how fast, whom, next."""
-    lines = [f"{severity.get('level')} ({severity.get('scheme')}): {severity.get('reason', '')}"]
+    reason = human_text(severity.get("reason", ""))
+    lines = [f"{severity.get('level')} ({severity.get('scheme')}): {reason}"]
     respond = severity.get("response_time")
     lines.append(
         f"Respond within {respond}."
@@ -177,7 +234,7 @@ def severity_lines(severity: Mapping[str, Any]) -> list[str]:
         else "Response time: runbook 000 sets none; act on the level."
     )
     if severity.get("escalation"):
-        lines.append(f"Escalation: {severity['escalation']}")
+        lines.append(f"Escalation: {human_text(severity['escalation'])}")
     if severity.get("notify"):
         lines.append(f"Notify: {', '.join(severity['notify'])}")
     if severity.get("quick_fixes"):
@@ -187,19 +244,29 @@ def severity_lines(severity: Mapping[str, Any]) -> list[str]:
     return lines
 
 
+def severity_html(severity: Mapping[str, Any], *, css_class: str = "mcops-severity") -> str:
+    """The verdict's lines, the level in bold, a bar in the level's colour."""
+    first, *rest = severity_lines(severity)
+    body = "".join(f"<div>{_esc(line)}</div>" for line in rest)
+    return (
+        f'<div class="{css_class}" style="border-left:6px solid '
+        f'{LEVEL_COLOURS[severity_colour(str(severity.get("level", "")))]};padding:4px 8px">'
+        f"<b>{_esc(first)}</b>{body}</div>"
+    )
+
+
+def severity_colour(level: str) -> str:
+    """The findings level whose colour a severity level wears (SEV1/P1 critical ...)."""
+    rank = level[-1:]
+    return {"1": "critical", "2": "critical", "3": "warning"}.get(rank, "info")
+
+
 def severity_bundle(severity: Mapping[str, Any]) -> dict[str, Any]:
     """The verdict: level, reason, response time, escalation and next scenarios."""
-    lines = severity_lines(severity)
-    level = str(severity.get("level", ""))
-    colour = LEVEL_COLOURS["critical" if level in ("SEV1", "SEV2", "P1", "P2") else "warning"]
-    body = "".join(f"<div>{_esc(line)}</div>" for line in lines[1:])
     return {
         SEVERITY_MIME: dict(severity),
-        "text/html": (
-            f'<div class="mcops-severity" style="border-left:6px solid {colour};'
-            f'padding:4px 8px"><b>{_esc(lines[0])}</b>{body}</div>'
-        ),
-        "text/plain": "severity " + "\n".join(lines),
+        "text/html": severity_html(severity),
+        "text/plain": "severity " + "\n".join(severity_lines(severity)),
     }
 
 

@@ -4,7 +4,8 @@
     ctx = setup("db_consistency", **parameters_in(globals()))
 
 It makes plotly figures survive headless runs (interactive in JupyterLab and in the
-offline HTML export) and returns the evidence `Recorder`. Connect with
+offline HTML export), shows DataFrames as tables that say "N of M rows", and returns
+the evidence `Recorder`. Connect with
 ``ctx.params["database_url"]`` (``env:NAME`` resolved), never with the raw variable.
 """
 
@@ -15,11 +16,18 @@ from typing import Any
 
 from mcops.evidence import Recorder
 
-__all__ = ["PLOTLY_RENDERER", "parameters_in", "setup", "use_offline_plotly"]
+__all__ = [
+    "PLOTLY_RENDERER",
+    "parameters_in",
+    "setup",
+    "use_offline_plotly",
+    "use_report_tables",
+]
 
-#: The mimetype keeps the figure in the .ipynb for JupyterLab; "notebook" adds HTML
-#: with plotly.js embedded once, which nbconvert's HTML draws offline (FIELD-NOTES).
-PLOTLY_RENDERER = "plotly_mimetype+notebook"
+#: Only the figure's JSON (``application/vnd.plotly.v1+json``): JupyterLab draws it, and
+#: `mcops.export` draws it in the HTML with the one plotly.js of the evidence directory.
+#: ("+notebook" would copy 4.8 MB of plotly.js into every executed notebook.)
+PLOTLY_RENDERER = "plotly_mimetype"
 
 _IPYTHON_NAMES = frozenset({"In", "Out", "exit", "quit", "get_ipython", "open"})
 _SCALARS = (str, int, float, bool, type(None), list, dict)
@@ -30,6 +38,22 @@ def use_offline_plotly() -> None:
     import plotly.io as pio
 
     pio.renderers.default = PLOTLY_RENDERER
+
+
+def use_report_tables() -> None:
+    """Show DataFrames as `mcops.display.frame_table_html` in this IPython session: the
+    first rows, numbers rounded, and "N of M rows" under every table. No-op outside one."""
+    try:
+        from IPython import get_ipython
+    except ImportError:  # pragma: no cover - IPython comes with the notebook stack
+        return
+    shell = get_ipython()
+    if shell is None:
+        return
+    from mcops.display import frame_table_html
+
+    formatter = shell.display_formatter.formatters["text/html"]
+    formatter.for_type_by_name("pandas.core.frame", "DataFrame", frame_table_html)
 
 
 def parameters_in(namespace: Mapping[str, Any]) -> dict[str, Any]:
@@ -48,4 +72,5 @@ def parameters_in(namespace: Mapping[str, Any]) -> dict[str, Any]:
 def setup(scenario: str, /, **parameters: Any) -> Recorder:
     """Prepare plotting and return the Recorder for ``scenario`` with these parameters."""
     use_offline_plotly()
+    use_report_tables()
     return Recorder(scenario=scenario, parameters=parameters)

@@ -236,7 +236,7 @@ def _write_evidence(
 ) -> dict[str, Any]:
     import nbformat
 
-    from mcops.export import notebook_to_html
+    from mcops.export import write_report
 
     artifacts: list[str] = []
     kernel_summary: dict[str, Any] = {}
@@ -268,8 +268,7 @@ def _write_evidence(
         summary["status"] = "error"
         summary["error"] = error
     if executed is not None:
-        (out / f"{scenario}.html").write_text(notebook_to_html(executed), encoding="utf-8")
-        artifacts.append(f"{scenario}.html")
+        artifacts += write_report(executed, out, scenario, summary=redactor.value(summary))
     if _redact_audit_log(out / AUDIT_LOG, redactor):
         artifacts.append(AUDIT_LOG)
     summary = redactor.value(summary)

@@ -60,6 +60,18 @@ class Severity:
     triggers: tuple[str, ...] = ()
     quick_fixes: tuple[str, ...] = ()
 
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
+        """In a notebook (``inv.conclude(...)`` as a cell's value) the verdict as people
+        read it, never the dataclass repr; no mcops mimetype, so the summary the runner
+        reads back is the Recorder's alone."""
+        from mcops.display import severity_html, severity_lines
+
+        verdict = self.to_dict()
+        return {
+            "text/html": severity_html(verdict, css_class="mcops-severity mcops-severity-value"),
+            "text/plain": "\n".join(severity_lines(verdict)),
+        }
+
     def to_dict(self) -> dict[str, Any]:
         """The summary.json shape (``scheme``, ``level``, ``reason`` first)."""
         return {

@@ -60,9 +60,10 @@ def test_ok_run_with_fail_on_writes_evidence_and_exits_1(tmp_path):
     assert f"evidence: {out}" in proc.stdout
     assert "WARNING  duplicate_epochs" in proc.stdout
     assert sorted(p.name for p in out.iterdir()) == [
+        "manifest.json",  # the SHA-256 of every other file (mcops verify)
         "ok_check.html",
         "ok_check.ipynb",
-        "manifest.json",  # the SHA-256 of every other file (mcops verify)
+        "plotly.min.js",  # once per evidence directory, beside the HTML
         "summary.json",
     ]
     summary = json.loads((out / "summary.json").read_text())
@@ -71,7 +72,7 @@ def test_ok_run_with_fail_on_writes_evidence_and_exits_1(tmp_path):
         "findings", "remediations", "sources", "artifacts",
     ]  # fmt: skip
     assert summary["status"] == "ok"
-    assert summary["artifacts"] == ["ok_check.ipynb", "ok_check.html"]
+    assert summary["artifacts"] == ["ok_check.ipynb", "ok_check.html", "plotly.min.js"]
     assert summary["severity"] == {
         "scheme": "SEV",
         "level": "SEV3",
@@ -92,7 +93,9 @@ def test_ok_run_with_fail_on_writes_evidence_and_exits_1(tmp_path):
     assert summary["remediations"][0]["mode"] == "plan"
     html = (out / "ok_check.html").read_text()
     assert "plotly-graph-div" in html and "Plotly.newPlot" in html
-    assert "plotly.js v" in html  # the library itself is embedded: opens offline
+    assert '<script charset="utf-8" src="plotly.min.js">' in html  # offline, one copy
+    assert "plotly.js v" in (out / "plotly.min.js").read_text()
+    assert "plotly.js v" not in (out / "ok_check.ipynb").read_text()  # the figure's JSON only
     assert "mcops-summary-output" in html
 
 
