@@ -178,9 +178,11 @@ def run_scenario(
         notebook=notebook,
     )
     from mcops.bundle import QUERIES
+    from mcops.bundle_figures import write_figures
     from mcops.bundle_manifest import seal
 
     _scrub(out / QUERIES, redactor)  # the kernel wrote it: no known secret leaves with it
+    write_figures(out)  # PNGs when MCOPS_FIGURES=png and Chromium is here; never fatal
     seal(out)  # last: the SHA-256 of every file written above (`mcops verify`)
     exit_code = _exit_code(summary, threshold)
     return RunResult(scenario, out, summary, exit_code, time.perf_counter() - clock)
