@@ -99,13 +99,19 @@ class Draft:
         return to_html(self.markdown, title=f"Postmortem: {self.title}")
 
 
-def build(dirs: Sequence[str | os.PathLike[str]] | str, *, template: str | None = None) -> Draft:
-    """Draft the postmortem of the evidence in ``dirs`` (a list, or ``"a,b"``).
+def build(
+    dirs: Sequence[str | os.PathLike[str]] | str,
+    *,
+    template: str | None = None,
+    base: Path | None = None,
+) -> Draft:
+    """Draft the postmortem of the evidence in ``dirs`` (a list, or ``"a,b"``); relative
+    directories not found here are looked for under ``base`` (see `launch_dir`).
 
     Raises ParameterError naming the directory when one is not evidence, or the
     template is not ``004`` / ``000``.
     """
-    runs = read_runs(parse_dirs(dirs))
+    runs = read_runs(parse_dirs(dirs, base=base))
     chosen = choose_template(runs, template)
     rec = recovery(runs)
     started = incident_start(runs, rec)

@@ -78,7 +78,7 @@ def impact(runs: Sequence[EvidenceRun]) -> dict[str, Figure]:
     """Every figure of FIGURES, measured or not."""
     readings: dict[str, list[Reading]] = {name: [] for name in FIGURES}
     conversations: set[str] = set()
-    conversations_checked = False
+    conversation_sources: dict[str, None] = {}
     for run in runs:
         for finding in run.findings:
             if finding.get("checked") is False:
@@ -87,17 +87,16 @@ def impact(runs: Sequence[EvidenceRun]) -> dict[str, Figure]:
             rows = [r for r in finding.get("data") or [] if isinstance(r, Mapping)]
             for name, reader in _READERS.items():
                 readings[name] += [(v, where) for v in reader(finding, rows)]
-            if str(finding.get("check")) in CONVERSATION_CHECKS:
-                conversations_checked = True
+            ids = {str(r["convo_id"]) for r in rows if r.get("convo_id") not in (None, "")}
+            if str(finding.get("check")) in CONVERSATION_CHECKS or (ids and firing(finding)):
+                conversation_sources.setdefault(str(finding.get("check")), None)
             if firing(finding):
-                ids = {str(r["convo_id"]) for r in rows if r.get("convo_id") not in (None, "")}
                 conversations |= ids
-                conversations_checked = conversations_checked or bool(ids)
     figures = {}
     for name, (label, unit) in FIGURES.items():
         if name == "affected_conversations":
-            value = float(len(conversations)) if conversations_checked else None
-            figures[name] = Figure(label, value, "", unit)
+            value = float(len(conversations)) if conversation_sources else None
+            figures[name] = Figure(label, value, ", ".join(conversation_sources), unit)
             continue
         best = max(readings[name], key=lambda r: r[0], default=None)
         figures[name] = (

@@ -340,7 +340,7 @@ def test_conversations_are_counted_from_firing_rows(tmp_path):
     )
     draft = build([a])
     assert draft.figures["affected_conversations"].value == 2
-    assert "conversations 2" in draft.markdown
+    assert "conversations 2 (crash_loop, epoch_drift)" in draft.markdown
 
 
 def test_root_causes_are_critical_findings_causes_first(tmp_path):
@@ -465,3 +465,12 @@ def test_a_check_that_gets_worse_is_an_event_and_a_steady_one_is_not(tmp_path):
         "warning `mailbox_depth` first seen: depth warning",
         "critical `mailbox_depth` worse (was warning): depth critical",
     ]
+
+
+def test_relative_dirs_are_found_under_base(tmp_path, monkeypatch):
+    dirs = two_runs(tmp_path)
+    monkeypatch.chdir(dirs[0])  # somewhere else, as a kernel started in notebooks/ is
+    draft = build("1-triage, 2-triage", base=tmp_path)
+    assert [r.path for r in draft.runs] == dirs
+    with pytest.raises(ParameterError, match="no evidence directory given"):
+        build(" , ")
