@@ -160,19 +160,32 @@ def _number(value: float) -> str:
     return f"{value:.0f}"
 
 
-def findings_table_html(findings: Sequence[Mapping[str, Any]]) -> str:
-    """Findings (summary.json dicts) as one table, a colour per level."""
+def findings_table_html(findings: Sequence[Mapping[str, Any]], *, fold_rows: bool = False) -> str:
+    """Findings (summary.json dicts) as one table, a colour per level.
+
+    ``fold_rows`` puts each finding's rows behind a "10 of 13 rows" line (the report's
+    overview, where the steps below show them unfolded).
+    """
     rows = "".join(
         f"<tr>{_level_cell(f['level'])}<td><code>{_esc(f['check'])}</code></td>"
         f"<td><b>{_esc(human_text(f['title']))}</b>"
         f"<div>{_esc(human_text(f.get('detail', '')))}</div>"
-        f"{rows_table_html(f.get('data', []), total=_data_total(f))}</td></tr>"
+        f"{_finding_rows(f, fold=fold_rows)}</td></tr>"
         for f in findings
     )
     return (
         '<table class="mcops-findings"><tr><th>level</th><th>check</th><th>finding</th></tr>'
         f"{rows}</table>"
     )
+
+
+def _finding_rows(finding: Mapping[str, Any], *, fold: bool) -> str:
+    data = finding.get("data") or []
+    table = rows_table_html(data, total=_data_total(finding))
+    if not fold or not data:
+        return table
+    shown = rows_shown(min(len(data), _DATA_ROWS_SHOWN), _data_total(finding))
+    return f'<details class="mcops-rows"><summary>{shown}</summary>{table}</details>'
 
 
 def _data_total(finding: Mapping[str, Any]) -> int:

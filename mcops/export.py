@@ -141,7 +141,7 @@ def report_header_html(summary: Mapping[str, Any]) -> str:
     parts.append(
         f'<section class="mcops-findings-section" id="findings"><h2>Findings '
         f"<small>{_esc(rows_shown(len(findings), len(findings)))}, worst first</small></h2>"
-        f"{findings_table_html(findings)}</section>"
+        f"{findings_table_html(findings, fold_rows=True)}</section>"
     )
     parts.append(_remediations_html(summary.get("remediations") or []))
     parts.append(_parameters_html(summary.get("parameters") or {}))

@@ -40,20 +40,21 @@ def use_offline_plotly() -> None:
     pio.renderers.default = PLOTLY_RENDERER
 
 
-def use_report_tables() -> None:
-    """Show DataFrames as `mcops.display.frame_table_html` in this IPython session: the
-    first rows, numbers rounded, and "N of M rows" under every table. No-op outside one."""
-    try:
+def use_report_tables(shell: Any = None) -> None:
+    """Show DataFrames as `mcops.display.frame_table_html` in ``shell`` (default: this
+    IPython session): the first rows, numbers rounded, and "N of M rows" under every
+    table. No-op outside IPython."""
+    if shell is None:
         from IPython import get_ipython
-    except ImportError:  # pragma: no cover - IPython comes with the notebook stack
-        return
-    shell = get_ipython()
+
+        shell = get_ipython()
     if shell is None:
         return
+    import pandas as pd
+
     from mcops.display import frame_table_html
 
-    formatter = shell.display_formatter.formatters["text/html"]
-    formatter.for_type_by_name("pandas.core.frame", "DataFrame", frame_table_html)
+    shell.display_formatter.formatters["text/html"].for_type(pd.DataFrame, frame_table_html)
 
 
 def parameters_in(namespace: Mapping[str, Any]) -> dict[str, Any]:

@@ -84,3 +84,17 @@ def test_severity_shows_as_the_verdict_not_its_repr():
     assert bundle["text/plain"].startswith("P4 (P): No check found a problem.")
     assert "Respond within 24 h." in bundle["text/plain"]
     assert all("Severity(" not in text and "timedelta" not in text for text in bundle.values())
+
+
+def test_notebooks_show_dataframes_as_that_table():
+    from types import SimpleNamespace
+
+    from IPython.core.formatters import DisplayFormatter
+
+    from mcops.notebook import use_report_tables
+
+    shell = SimpleNamespace(display_formatter=DisplayFormatter())
+    use_report_tables(shell)
+    data, _ = shell.display_formatter.format(pd.DataFrame({"ratio": [0.9042486090583017] * 25}))
+    assert "20 of 25 rows" in data["text/html"] and "<td>0.904</td>" in data["text/html"]
+    use_report_tables()  # outside IPython: nothing to do

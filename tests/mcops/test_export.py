@@ -113,6 +113,8 @@ def test_code_is_folded_and_one_button_unfolds_it(page):
 
 def test_tables_say_how_many_rows_numbers_are_rounded_and_no_repr(page):
     assert "10 of 13 rows" in page
+    # the overview folds each finding's rows behind that line; the steps show them
+    assert '<details class="mcops-rows"><summary>10 of 13 rows</summary>' in page
     assert "0.9042486090583017" not in page and "0.904" in page
     assert "Severity(" not in page and "timedelta(" not in page
     assert "mcops-severity-value" in page  # the cell's value, hidden: it repeats the verdict
