@@ -2,6 +2,8 @@
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 PYTEST_ARGS ?=
+# pytest workers: one per core (the notebook tests wait on kernels, servers and scrapes)
+JOBS   ?= $(shell nproc 2>/dev/null || echo 2)
 
 .PHONY: setup system-deps postgres demo test lint clean
 
@@ -27,7 +29,8 @@ demo: setup
 
 test: setup system-deps postgres
 	$(VENV)/bin/ruff check .
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest -n $(JOBS) -m "not serial" $(PYTEST_ARGS)
+	$(PY) -m pytest -m serial $(PYTEST_ARGS)
 
 lint: setup
 	$(VENV)/bin/ruff check .

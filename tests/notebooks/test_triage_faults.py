@@ -424,7 +424,11 @@ def sev_verdict(summary: dict) -> tuple[str, tuple[str, ...]]:
     return verdict.level, verdict.next_scenarios
 
 
-@pytest.mark.parametrize("fault", sorted(FAULTS))
+# the CPU burn must get most of a core: it runs after the parallel tests (marker serial)
+@pytest.mark.parametrize(
+    "fault",
+    [pytest.param(f, marks=pytest.mark.serial) if f == "cpu_burn" else f for f in sorted(FAULTS)],
+)
 def test_triage_routes_each_fault_to_its_runbook_scenario(fault, sqlite_url, tmp_path):
     assert fault in EXPECTED and fault in HOW, (
         f"fault {fault!r} has no row here: add how to show it and the runbooks' first "
