@@ -34,7 +34,7 @@ from typing import Any
 
 import pandas as pd
 
-from mcops.errors import SourceError
+from mcops.errors import SourceConfigError, SourceError
 from mcops.jsonable import to_jsonable
 from mcops.secrets import redact_text, redact_url, redact_value
 from mcops.utc import iso_now
@@ -194,11 +194,14 @@ def read_frame(bundle: Path, check_id: str) -> pd.DataFrame:
         if not path.is_file():
             raise SourceError(f"{entry['data']} is missing from the bundle", source="replay")
         return _from_parquet(path)
-    why = _recorded_why(bundle, check_id) or entry.get("not_checked")
+    recorded = _recorded_why(bundle, check_id)
+    why = recorded or entry.get("not_checked")
     if not why:
         raise SourceError(f"{check_id}: {entry.get('error', 'no data kept')}", source="replay")
     source, _, message = why.partition(": ")  # Investigation.check shows "<source>: <err>"
-    raise SourceError(message, source=source)
+    # "not checked" in the summary: the source was not given or not usable (what
+    # probe_health tells apart from an unreachable service, which is its critical finding)
+    raise (SourceConfigError if recorded else SourceError)(message, source=source)
 
 
 def _recorded_why(bundle: Path, check_id: str) -> str | None:
@@ -213,9 +216,24 @@ def _recorded_why(bundle: Path, check_id: str) -> str | None:
     return None
 
 
+#: attrs key naming the columns kept as JSON text (nested values: a response body)
+_JSON_COLUMNS = "mcops_json_columns"
+
+
+def _nested(values: pd.Series) -> bool:
+    return values.dtype == object and any(isinstance(v, dict | list) for v in values)
+
+
 def _to_parquet(frame: pd.DataFrame, path: Path) -> None:
+    """Nested values (dicts, lists) go in as JSON text: Parquet would give dicts of one
+    column every key of the others (None-filled), and a replay must judge what was read."""
     kept = frame.copy(deep=False)
     kept.attrs = {k: v for k, v in frame.attrs.items() if _is_json(v)}  # pandas stores attrs
+    nested = [str(c) for c in kept.columns if _nested(kept[c])]
+    for column in nested:
+        kept[column] = [json.dumps(v) for v in kept[column]]
+    if nested:
+        kept.attrs[_JSON_COLUMNS] = nested
     kept.to_parquet(path)
 
 
@@ -224,6 +242,8 @@ def _from_parquet(path: Path) -> pd.DataFrame:
     for column in frame.columns:  # Parquet keeps microseconds; the sources give ns
         if frame[column].dtype.kind == "M":
             frame[column] = frame[column].dt.as_unit("ns")
+    for column in frame.attrs.pop(_JSON_COLUMNS, []):
+        frame[column] = [json.loads(v) for v in frame[column]]
     return frame
 
 

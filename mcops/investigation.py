@@ -241,9 +241,10 @@ class Investigation:
 
     def probe_health(self) -> pd.DataFrame:
         """`curl /health` and `/ready`; an unreachable service is itself the finding."""
-        try:
-            service = self.service
-            frame = service.health()
+        try:  # kept in the bundle as check "health" (readiness is judged from it too)
+            frame = bundle.fetched(
+                "health", lambda: self.service.health(), since=self.since, until=self.until
+            )
         except SourceConfigError as err:
             for check_id in ("health", "readiness"):
                 self.recorder.add(Finding.not_checked(check_id, _why(err)))
@@ -286,16 +287,15 @@ class Investigation:
         return frame
 
     def frame_or_empty(self, fetch: Callable[[], pd.DataFrame]) -> pd.DataFrame:
-        """A secondary frame a judge can do without (say, the processed count beside the
-        drops): empty when its source cannot answer, which the judge then says."""
+        """A frame a judge can do without: empty when its source cannot answer."""
         try:
             return fetch()
         except SourceError:
             return pd.DataFrame()
 
     def remediate(self, action: Action, *, plan_only: bool = False) -> ActionReport | None:
-        """Plan ``action``; apply exactly that plan only when ``apply_remediation`` is True
-        (never with ``plan_only``: a fallback such as a rollback waits for a person).
+        """Plan ``action``; apply exactly that plan only with ``apply_remediation`` (never
+        with ``plan_only``: a fallback such as a rollback waits for a person).
 
         The report (plan, result, backup) is displayed and recorded for summary.json; a
         refused or failed apply is recorded too, then raised so the run stops there. When

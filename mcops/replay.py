@@ -9,8 +9,10 @@ compared with the recorded ones (check, level, title, count).
 
 What a replay cannot reproduce, it says instead of comparing:
 
-- findings recorded outside `Investigation.check` (``inv.probe_health()``,
-  ``inv.record(...)``: procedure steps, the service's health) have no frame in ``data/``;
+- findings recorded outside `Investigation.check` (``inv.record(...)``: procedure
+  steps, findings derived from a checked frame) have no frame of their own in ``data/``:
+  each is compared when the replay judged it the same (derived from replayed frames, as
+  triage's key metrics are), and listed as not replayable otherwise;
 - a frame Parquet could not hold (``queries.json`` gives the error);
 - remediations: none is planned in a replay (no target is reachable), so a check that
   judges a remediation's report (``duplicates_removed`` after a plan) may differ for
@@ -126,8 +128,14 @@ def compare(
     not_replayable: list[str] = []
     for check, finding in before.items():
         entry = checks.get(check)
-        if entry is None:
-            not_replayable.append(f"{check}: recorded outside inv.check (no frame in data/)")
+        if entry is None:  # judged outside inv.check: compared when the replay judged it
+            again = after.get(check)
+            changed = [f for f in COMPARED if again is None or finding.get(f) != again.get(f)]
+            if not changed:
+                identical.append(check)
+            else:
+                why = "not judged in the replay" if again is None else "judged differently"
+                not_replayable.append(f"{check}: recorded outside inv.check; {why}")
             continue
         if not entry.get("data") and not entry.get("not_checked"):
             not_replayable.append(f"{check}: {entry.get('error', 'no frame kept')}")

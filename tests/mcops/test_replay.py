@@ -19,8 +19,11 @@ def test_compare_names_what_differs_and_what_could_not_be_replayed():
         finding("sequence_gaps"),
         finding("health", "critical", "unreachable"),
         finding("actor_panics"),
+        finding("db_pool", "warning", "pool 9 of 10", 9),  # derived from a checked frame
+        finding("restart_impact", "info", "3 meetings"),  # derived, gone in the replay
     ]
     replayed = [
+        finding("db_pool", "warning", "pool 9 of 10", 9),
         finding("duplicate_epochs", "ok", "no duplicates", 0),
         finding("sequence_gaps"),
         finding("health", "info", "not checked: service_url is empty"),
@@ -33,15 +36,16 @@ def test_compare_names_what_differs_and_what_could_not_be_replayed():
         "epoch_consistency": {"data": "data/epoch_consistency.parquet"},
     }
     identical, differences, not_replayable = compare(recorded, replayed, checks)
-    assert identical == ["sequence_gaps"]
+    assert identical == ["sequence_gaps", "db_pool"]
     assert differences == [
         "duplicate_epochs: level 'critical' → 'ok'; title '2 duplicates' → 'no duplicates'; "
         "count 2 → 0",
         "epoch_consistency: only in the replay (ok: fine)",
     ]
     assert not_replayable == [
-        "health: recorded outside inv.check (no frame in data/)",
+        "health: recorded outside inv.check; judged differently",
         "actor_panics: not saved as Parquet: ArrowTypeError: mixed",
+        "restart_impact: recorded outside inv.check; not judged in the replay",
     ]
 
 

@@ -172,10 +172,18 @@ def test_a_replay_judges_the_kept_frame_and_repeats_not_checked(tmp_path, eviden
 
 def test_a_frame_parquet_cannot_hold_is_noted_not_fatal(evidence):
     inv = investigation()
-    mixed = pd.DataFrame({"body": [{"status": "ok"}, "plain text"]})
+    mixed = pd.DataFrame({"value": [1, "one"]})  # neither a number nor a string column
     inv.check("p95_latency", lambda: mixed, p95_ok)
     entry = queries(evidence)["checks"]["p95_latency"]
     assert entry["data"] is None and "Parquet" in entry["error"]
+
+
+def test_nested_values_come_back_exactly_as_they_were_read(evidence):
+    """Response bodies (dicts of different keys, lists, text) are kept as JSON text."""
+    inv = investigation()
+    bodies = pd.DataFrame({"body": [{"status": "ok"}, {"ready": False}, [1, 2], "plain"]})
+    inv.check("p95_latency", lambda: bodies, p95_ok)
+    assert read_frame(evidence, "p95_latency")["body"].tolist() == bodies["body"].tolist()
 
 
 def test_a_second_run_into_the_same_directory_starts_a_fresh_bundle(tmp_path, evidence):
@@ -184,3 +192,48 @@ def test_a_second_run_into_the_same_directory_starts_a_fresh_bundle(tmp_path, ev
     inv = investigation(database_url=seeded(tmp_path))
     inv.check("duplicate_epochs", lambda: inv.sql("duplicate_epochs"), database.duplicate_epochs)
     assert sorted(p.name for p in (evidence / "data").iterdir()) == ["duplicate_epochs.parquet"]
+
+
+@pytest.mark.parametrize("given", ["up", "not given", "gone"])
+def test_the_services_health_replays_as_it_was_judged(tmp_path, evidence, monkeypatch, given):
+    """probe_health keeps /health and /ready as check "health"; liveness and readiness are
+    judged again from it, and "not given" (not checked) stays apart from "unreachable"."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            body = b'{"status": "ok"}' if self.path == "/health" else b'{"ready": false}'
+            self.send_response(200 if self.path == "/health" else 503)
+            self.send_header("Content-Type", "application/json")
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_address[1]}"
+    if given == "gone":
+        server.shutdown()
+        server.server_close()
+    inv = investigation(service_url="" if given == "not given" else url)
+    inv.probe_health()
+    if given == "up":
+        server.shutdown()
+        server.server_close()
+    recorded = {f.check: f.to_dict() for f in inv.findings}
+    summary = {"findings": list(recorded.values())}  # what the runner writes
+    (evidence / "summary.json").write_text(json.dumps(summary))
+
+    monkeypatch.setenv("MCOPS_EVIDENCE_DIR", str(tmp_path / "replayed"))
+    monkeypatch.setenv(REPLAY_DIR_ENV, str(evidence))
+    again = investigation()  # no service_url: a replay reaches nothing
+    again.probe_health()
+    replayed = {f.check: f.to_dict() for f in again.findings}
+    assert {c: (f["level"], f["title"]) for c, f in replayed.items()} == {
+        c: (f["level"], f["title"]) for c, f in recorded.items()
+    }
+    expected = {"up": "critical", "not given": "info", "gone": "info"}[given]  # /ready 503
+    assert replayed["readiness"]["level"] == expected
