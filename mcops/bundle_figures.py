@@ -5,8 +5,9 @@ executed notebook keeps (its plotly JSON) is drawn offline by plotly.js in headl
 Chromium and saved as ``figures/figure-NN.png``. Nothing here is ever fatal: without
 Chromium, or when a figure does not draw in time, the directory simply has fewer PNGs.
 
-Opt-in with ``MCOPS_FIGURES=png``: each figure costs a browser start (about a second),
-which every run of the test suite would otherwise pay.
+Made when ``MCOPS_FIGURES=png``: `mcops report` sets it (a report is an attachment),
+`mcops run --png` asks for it. Not by default for one run: each figure costs a browser
+start (about a second), and a run during an incident should not wait for images.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-__all__ = ["FIGURES_DIR", "FIGURES_ENV", "write_figures"]
+__all__ = ["FIGURES_DIR", "FIGURES_ENV", "want_png", "write_figures"]
 
 FIGURES_ENV = "MCOPS_FIGURES"
 FIGURES_DIR = "figures"
@@ -31,6 +32,13 @@ _PAGE = """<!doctype html><html><head><meta charset="utf-8">
 <script>var f = {figure}; f.layout = Object.assign({{}}, f.layout || {{}},
 {{width: {w}, height: {h}}}); Plotly.newPlot("figure", f.data || [], f.layout,
 {{staticPlot: true}});</script></body></html>"""
+
+
+def want_png(on: bool) -> None:
+    """Ask the runs of this process (and the workers it starts) for PNGs, or not; an
+    explicit ``MCOPS_FIGURES`` in the environment is left as it is."""
+    if on:
+        os.environ.setdefault(FIGURES_ENV, "png")
 
 
 def _figures(out: Path) -> list[dict[str, Any]]:

@@ -66,17 +66,24 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--notebooks", type=Path, default=None, metavar="DIR", help="scenario notebooks dir"
     )
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    parser.add_argument(
+        "--no-png",
+        action="store_true",
+        help="skip the PNG of each figure (by default made when Chromium is installed)",
+    )
     parser.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
+    from mcops.bundle_figures import want_png
     from mcops.errors import ParameterError
     from mcops.params import parse_assignment
     from mcops.report_index import INDEX_HTML
     from mcops.report_run import run_report
 
+    want_png(not args.no_png)  # a report is an attachment: images by default
     if args.jobs is not None and args.jobs < 1:
         raise ParameterError("--jobs must be 1 or more — fix: e.g. --jobs 2", name="jobs")
     parameters: dict[str, Any] = {}

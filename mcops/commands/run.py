@@ -46,15 +46,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--notebooks", type=Path, default=None, metavar="DIR", help="scenario notebooks dir"
     )
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    parser.add_argument(
+        "--png", action="store_true", help="also each figure as PNG (needs Chromium; slower)"
+    )
     parser.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    from mcops.bundle_figures import want_png
     from mcops.display import findings_table_text, severity_lines
     from mcops.next_steps import next_commands
     from mcops.params import parse_assignment
     from mcops.runner import run_scenario
 
+    want_png(args.png)
     parameters: dict[str, Any] = {}
     for text in args.parameter:
         name, value = parse_assignment(text)

@@ -72,5 +72,8 @@ def test_report_of_two_scenarios_writes_both_and_an_index_naming_their_severity(
         assert f'href="{name}/{name}.html"' in page
         assert entries[name]["severity"]["level"] == summary["severity"]["level"]
         assert summary["severity"]["level"] in page
+        # a report is an attachment: each figure as PNG too (Chromium is a test dependency)
+        pngs = sorted((out / name / "figures").glob("figure-*.png"))
+        assert pngs and all(p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" for p in pngs)
     assert ADMIN_TOKEN not in page + (out / "index.json").read_text()
     assert f"index: {out / 'index.html'}" in proc.stdout

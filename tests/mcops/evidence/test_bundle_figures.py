@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 
 import nbformat
 import pytest
 
-from mcops.bundle_figures import write_figures
+from mcops.bundle_figures import FIGURES_ENV, want_png, write_figures
 
 
 def evidence_with_a_figure(tmp_path):
@@ -47,3 +48,40 @@ def test_each_figure_becomes_a_png(tmp_path):
     out = evidence_with_a_figure(tmp_path)
     assert write_figures(out, environ={"MCOPS_FIGURES": "png"}) == ["figures/figure-01.png"]
     assert (out / "figures" / "figure-01.png").read_bytes().startswith(b"\x89PNG")
+
+
+class _Stop(Exception):
+    """Raised instead of running: the test only needs what the command asked for."""
+
+
+def _stop(*args: object, **kwargs: object) -> None:
+    raise _Stop
+
+
+@pytest.mark.parametrize(
+    ("argv", "png"),
+    [
+        (["report", "daily"], True),
+        (["report", "daily", "--no-png"], False),
+        (["run", "triage"], False),
+        (["run", "triage", "--png"], True),
+    ],
+)
+def test_a_report_asks_for_pngs_by_default_and_a_run_only_with_png(monkeypatch, argv, png):
+    """`mcops report` makes attachments (PNGs unless --no-png); `mcops run` is an incident's
+    first look and waits for no image unless --png."""
+    from mcops.cli import build_parser
+
+    monkeypatch.delenv(FIGURES_ENV, raising=False)
+    monkeypatch.setattr("mcops.report_run.run_report", _stop)
+    monkeypatch.setattr("mcops.runner.run_scenario", _stop)
+    args = build_parser().parse_args(argv)
+    with pytest.raises(_Stop):
+        args.handler(args)
+    assert (os.environ.get(FIGURES_ENV) == "png") is png
+
+
+def test_an_explicit_figures_setting_wins(monkeypatch):
+    monkeypatch.setenv(FIGURES_ENV, "off")
+    want_png(True)
+    assert os.environ[FIGURES_ENV] == "off"
