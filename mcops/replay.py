@@ -14,9 +14,9 @@ What a replay cannot reproduce, it says instead of comparing:
   each is compared when the replay judged it the same (derived from replayed frames, as
   triage's key metrics are), and listed as not replayable otherwise;
 - a frame Parquet could not hold (``queries.json`` gives the error);
-- remediations: none is planned in a replay (no target is reachable), so a check that
-  judges a remediation's report (``duplicates_removed`` after a plan) may differ for
-  that reason alone, and the replay shows it as a difference.
+- remediations: none is planned in a replay (no target is reachable), so the checks
+  that judge a remediation's result (kind ``verification`` in the registry:
+  ``duplicates_removed`` after a plan, a procedure's steps) are listed, not compared.
 
 A bundle whose files no longer match its ``manifest.json`` is refused: replaying
 changed data would prove nothing (``ignore_manifest`` replays it anyway).
@@ -128,6 +128,9 @@ def compare(
     not_replayable: list[str] = []
     for check, finding in before.items():
         entry = checks.get(check)
+        if _judges_a_remediation(check):
+            not_replayable.append(f"{check}: judges a remediation's result (none in a replay)")
+            continue
         if entry is None:  # judged outside inv.check: compared when the replay judged it
             again = after.get(check)
             changed = [f for f in COMPARED if again is None or finding.get(f) != again.get(f)]
@@ -159,6 +162,15 @@ def compare(
         if check not in before and check in checks
     ]
     return identical, differences, not_replayable
+
+
+def _judges_a_remediation(check: str) -> bool:
+    """A check of kind ``verification`` reads the state a remediation left (duplicates
+    removed, stale meetings ended): a replay plans none, so it cannot judge it again."""
+    from mcops.registry import CHECKS
+
+    spec = CHECKS.get(check)
+    return spec is not None and spec.kind == "verification"
 
 
 def replay(

@@ -20,7 +20,8 @@ def test_compare_names_what_differs_and_what_could_not_be_replayed():
         finding("health", "critical", "unreachable"),
         finding("actor_panics"),
         finding("db_pool", "warning", "pool 9 of 10", 9),  # derived from a checked frame
-        finding("restart_impact", "info", "3 meetings"),  # derived, gone in the replay
+        finding("readiness", "ok", "ready"),  # derived, not judged in the replay
+        finding("duplicates_removed", "ok", "0 left"),  # judges the remediation's result
     ]
     replayed = [
         finding("db_pool", "warning", "pool 9 of 10", 9),
@@ -45,7 +46,8 @@ def test_compare_names_what_differs_and_what_could_not_be_replayed():
     assert not_replayable == [
         "health: recorded outside inv.check; judged differently",
         "actor_panics: not saved as Parquet: ArrowTypeError: mixed",
-        "restart_impact: recorded outside inv.check; not judged in the replay",
+        "readiness: recorded outside inv.check; not judged in the replay",
+        "duplicates_removed: judges a remediation's result (none in a replay)",
     ]
 
 
