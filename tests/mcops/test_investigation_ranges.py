@@ -27,6 +27,7 @@ def investigation(**params):
     return Investigation(recorder)
 
 
+@pytest.mark.slow  # a real server process
 def test_without_prometheus_a_range_is_a_few_scrapes(tmp_path):
     with running_server(f"sqlite:///{tmp_path / 's.db'}", workdir=tmp_path / "srv") as srv:
         with srv.client("did:plc:alice") as alice:

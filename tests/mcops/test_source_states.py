@@ -127,6 +127,7 @@ def test_an_unreachable_prometheus_is_recorded_at_its_first_query_not_before():
     assert "refused the connection" in summary["sources"]["prometheus"]["detail"]
 
 
+@pytest.mark.slow  # a real server process
 def test_the_first_failure_sticks_and_an_answer_before_it_is_ok(tmp_path):
     with running_server(f"sqlite:///{tmp_path / 's.db'}", workdir=tmp_path / "srv") as srv:
         inv = investigation(service_url=srv.url)

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from mcops.checks.trace import request_trace
 from mcops.findings import Level
 from mcops.scenarios.trace import request_lines
@@ -59,6 +61,7 @@ def test_without_trace_logging_or_lines_it_says_so(tmp_path):
     assert nothing.level == Level.INFO and "no log line mentions" in nothing.title
 
 
+@pytest.mark.slow  # a real server process
 def test_the_real_servers_trace_of_add_members(tmp_path):
     db = f"sqlite:///{tmp_path / 's.db'}"
     with running_server(db, env={"LOG_LEVEL": "trace"}, workdir=tmp_path / "srv") as srv:
