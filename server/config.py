@@ -7,6 +7,7 @@ effective configuration and tests can build a Settings without touching os.envir
 from __future__ import annotations
 
 import json
+import math
 import os
 import secrets
 import socket
@@ -47,9 +48,22 @@ class Settings:
     mc_region: str = "local"
     mc_capacity: int = 100
     gc_heartbeat_interval: float = 5.0
+    gc_stale_intervals: int = 3
+    statement_timeout: float = 10.0
+    http_keepalive_timeout: float = 5.0
+    http_request_timeout: float = 10.0
+    http_max_connections: int | None = None
     memory_limit_bytes: int | None = None
     epoch_conflict_interval: float = 15.0
     faults: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    max_body_bytes: int = 1024 * 1024
+    max_id_length: int = 128
+    max_did_length: int = 256
+    max_did_list: int = 1000
+    max_json_depth: int = 32
+    meeting_inbox_bytes: int = 8 * 1024 * 1024
+    pool_timeout: float = 5.0
+    actor_start_attempts: int = 3
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -73,8 +87,23 @@ class Settings:
             "mc_region": reader.text("MC_REGION", "local"),
             "mc_capacity": reader.integer("MC_CAPACITY", 100, low=0),
             "gc_heartbeat_interval": reader.number("GC_HEARTBEAT_INTERVAL", 5.0),
+            "gc_stale_intervals": reader.integer("GC_STALE_INTERVALS", 3, low=1),
+            "statement_timeout": reader.number("DATABASE_STATEMENT_TIMEOUT", 10.0),
+            "http_keepalive_timeout": reader.number("HTTP_KEEPALIVE_TIMEOUT", 5.0),
+            "http_request_timeout": reader.number("HTTP_REQUEST_TIMEOUT", 10.0),
             "epoch_conflict_interval": reader.number("EPOCH_CONFLICT_INTERVAL", 15.0),
             "faults": reader.faults("FAULTS"),
+            "max_body_bytes": reader.integer("MAX_BODY_BYTES", cls.max_body_bytes, low=1024),
+            "max_id_length": reader.integer("MAX_ID_LENGTH", cls.max_id_length, low=1),
+            "max_did_length": reader.integer("MAX_DID_LENGTH", cls.max_did_length, low=8),
+            "max_did_list": reader.integer("MAX_DID_LIST", cls.max_did_list, low=1),
+            "max_json_depth": reader.integer("MAX_JSON_DEPTH", cls.max_json_depth, low=2),
+            "meeting_inbox_bytes": reader.integer(
+                "MEETING_INBOX_BYTES", cls.meeting_inbox_bytes, low=1024
+            ),
+            "actor_start_attempts": reader.integer(
+                "ACTOR_START_ATTEMPTS", cls.actor_start_attempts, low=1
+            ),
         }
         if admin is not None:
             values["admin_token"] = admin
@@ -82,8 +111,27 @@ class Settings:
             values["auth_secret"] = env["AUTH_SECRET"]
         if env.get("SERVER_ID"):
             values["server_id"] = env["SERVER_ID"]
+        if env.get("HTTP_MAX_CONNECTIONS"):
+            values["http_max_connections"] = reader.integer("HTTP_MAX_CONNECTIONS", 0, low=1)
         if env.get("MEMORY_LIMIT_BYTES"):
             values["memory_limit_bytes"] = reader.integer("MEMORY_LIMIT_BYTES", 0, low=1)
+        # the schema's column widths (server/store/schema.py): wider values cannot be stored
+        for name, key, widest in (
+            ("MAX_ID_LENGTH", "max_id_length", 128),
+            ("MAX_DID_LENGTH", "max_did_length", 256),
+        ):
+            if values[key] > widest:
+                raise SettingsError(f"{name}={values[key]} must be <= {widest} (the column width)")
+        # waiting for a pool connection fails (503, retry) well before the message deadline
+        message_timeout = values["message_timeout"]
+        values["pool_timeout"] = reader.number(
+            "POOL_TIMEOUT", min(cls.pool_timeout, message_timeout / 2)
+        )
+        if values["pool_timeout"] >= message_timeout:
+            raise SettingsError(
+                f"POOL_TIMEOUT={values['pool_timeout']:g} must be shorter than "
+                f"MESSAGE_TIMEOUT={values['message_timeout']:g}; e.g. POOL_TIMEOUT=5"
+            )
         return cls(**values)
 
     def public(self) -> dict[str, Any]:
@@ -104,8 +152,21 @@ class Settings:
             "mc_region": self.mc_region,
             "mc_capacity": self.mc_capacity,
             "gc_heartbeat_interval": self.gc_heartbeat_interval,
+            "gc_stale_intervals": self.gc_stale_intervals,
+            "statement_timeout": self.statement_timeout,
+            "http_keepalive_timeout": self.http_keepalive_timeout,
+            "http_request_timeout": self.http_request_timeout,
+            "http_max_connections": self.http_max_connections,
             "memory_limit_bytes": self.memory_limit_bytes,
             "epoch_conflict_interval": self.epoch_conflict_interval,
+            "max_body_bytes": self.max_body_bytes,
+            "max_id_length": self.max_id_length,
+            "max_did_length": self.max_did_length,
+            "max_did_list": self.max_did_list,
+            "max_json_depth": self.max_json_depth,
+            "meeting_inbox_bytes": self.meeting_inbox_bytes,
+            "pool_timeout": self.pool_timeout,
+            "actor_start_attempts": self.actor_start_attempts,
         }
 
 
@@ -154,8 +215,8 @@ class _Reader:
             raise SettingsError(
                 f"{name}={raw!r} is not a number of seconds; e.g. {default}"
             ) from None
-        if value <= 0:
-            raise SettingsError(f"{name}={value} must be > 0 seconds")
+        if not math.isfinite(value) or value <= 0:
+            raise SettingsError(f"{name}={value} must be a finite number > 0 of seconds")
         return value
 
     def boolean(self, name: str, default: bool) -> bool:

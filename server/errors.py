@@ -10,7 +10,10 @@
         ├── NotFound                unknown id (404)
         ├── NotAMember              the caller is not a member (403)
         ├── Invalid                 the request is malformed (422)
-        └── Conflict                the request contradicts current state (409)
+        │   └── PayloadTooLarge     a body or a queue bound was exceeded (413)
+        ├── Conflict                the request contradicts current state (409)
+        └── Unavailable             a shared resource is exhausted, e.g. the database
+                                    pool (503 with Retry-After); the actor keeps running
 
 Each class carries the HTTP status the server answers with (`http_status`), so the HTTP
 layer maps errors without a table of its own. Runtime errors carry the actor's type and
@@ -34,7 +37,9 @@ __all__ = [
     "MessageTimeout",
     "NotAMember",
     "NotFound",
+    "PayloadTooLarge",
     "ServerError",
+    "Unavailable",
 ]
 
 
@@ -135,3 +140,19 @@ class Conflict(DomainError):
     """The request contradicts the current state (already exists, already ended)."""
 
     http_status = 409
+
+
+class PayloadTooLarge(Invalid):
+    """A request body, or what it would queue, is larger than the configured bound."""
+
+    http_status = 413
+
+
+class Unavailable(DomainError):
+    """A shared resource is exhausted for now; retrying after `retry_after` s may work."""
+
+    http_status = 503
+
+    def __init__(self, message: str, *, fix: str = "", retry_after: int = 1) -> None:
+        self.retry_after = retry_after
+        super().__init__(message, fix=fix)

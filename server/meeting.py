@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from server.actors import Actor, ActorKey
-from server.errors import Conflict, NotAMember, NotFound
+from server.errors import Conflict, NotAMember, NotFound, PayloadTooLarge
 from server.faults import Faults
 from server.logs import get_logger
 from server.store.repository import Store
@@ -36,7 +36,7 @@ __all__ = [
 ]
 
 ACTOR_TYPE = "meeting"
-INBOX_SIZE = 1000  # per connection: what a slow client may lag behind
+INBOX_SIZE = 1000  # per connection: how many bodies a slow client may lag behind
 log = get_logger("meeting")
 
 
@@ -61,6 +61,8 @@ class Relay(NamedTuple):
     participant: str
     connection_id: str
     body: Any
+    size: int = 0
+    """The body's JSON size in bytes (the HTTP layer measured it)."""
 
 
 class EndMeeting(NamedTuple):
@@ -93,13 +95,21 @@ class MeetingDeps:
     stats: MeetingStats
     mc_id: str
     meeting_timeout: float
+    inbox_bytes: int = 8 * 1024 * 1024
+    """What all connections of one meeting may hold queued, in body bytes."""
     clock: Callable[[], float] = time.monotonic
+
+
+class _Queued(NamedTuple):
+    body: Any
+    size: int
+    """The body's JSON size in bytes, counted against MeetingDeps.inbox_bytes."""
 
 
 @dataclass
 class _Connection:
     participant: str
-    inbox: deque[Any] = field(default_factory=lambda: deque(maxlen=INBOX_SIZE))
+    inbox: deque[_Queued] = field(default_factory=deque)
 
 
 class MeetingActor(Actor):
@@ -111,6 +121,8 @@ class MeetingActor(Actor):
         self.status = "absent"
         self.connections: dict[str, _Connection] = {}
         self.delivered = 0
+        self.dropped = 0
+        self.queued_bytes = 0
         self.empty_since = deps.clock()
 
     @property
@@ -168,7 +180,7 @@ class MeetingActor(Actor):
         if isinstance(message, LeaveMeeting):
             return await self._leave(message.participant, message.connection_id)
         if isinstance(message, Relay):
-            return self._relay(message.participant, message.connection_id, message.body)
+            return self._relay(message)
         raise TypeError(f"MeetingActor cannot handle {type(message).__name__}")
 
     def get_state(self) -> dict[str, Any]:
@@ -182,6 +194,8 @@ class MeetingActor(Actor):
                 for cid, conn in self.connections.items()
             ],
             "delivered": self.delivered,
+            "dropped": self.dropped,
+            "queued_bytes": self.queued_bytes,
             "empty_for_seconds": (
                 round(self._deps.clock() - self.empty_since, 3) if not self.connections else 0
             ),
@@ -222,7 +236,8 @@ class MeetingActor(Actor):
         return conn
 
     async def _leave(self, participant: str, connection_id: str) -> dict[str, Any]:
-        self._connection(participant, connection_id)
+        gone = self._connection(participant, connection_id)
+        self.queued_bytes -= sum(item.size for item in gone.inbox)
         del self.connections[connection_id]
         if not self.connections:
             self.empty_since = self._deps.clock()
@@ -234,15 +249,45 @@ class MeetingActor(Actor):
         )
         return {"meeting_id": self.meeting_id, "connections": len(self.connections)}
 
-    def _relay(self, participant: str, connection_id: str, body: Any) -> dict[str, Any]:
-        self._connection(participant, connection_id)
+    def _relay(self, message: Relay) -> dict[str, Any]:
+        """Queue the body for every other connection, within the meeting's byte bound.
+
+        Like a slow reader's socket buffer: when the bound is reached the oldest queued
+        bodies are dropped (counted in `dropped`), so memory stays bounded per meeting.
+        """
+        self._connection(message.participant, message.connection_id)
+        if message.size > self._deps.inbox_bytes:
+            raise PayloadTooLarge(
+                f"body of {message.size} bytes exceeds the relay inbox of meeting "
+                f"{self.meeting_id} ({self._deps.inbox_bytes} bytes)",
+                fix="send smaller bodies, or raise MEETING_INBOX_BYTES",
+            )
         delivered = 0
+        item = _Queued(message.body, message.size)
         for cid, conn in self.connections.items():
-            if cid != connection_id:
-                conn.inbox.append(body)
+            if cid != message.connection_id:
+                self._make_room(conn, item.size)
+                conn.inbox.append(item)
+                self.queued_bytes += item.size
                 delivered += 1
         self.delivered += delivered
         return {"delivered": delivered}
+
+    def _make_room(self, conn: _Connection, size: int) -> None:
+        """Drop the oldest queued bodies until `size` more bytes fit (this inbox first)."""
+        if len(conn.inbox) >= INBOX_SIZE:
+            self._drop(conn)
+        while self.queued_bytes + size > self._deps.inbox_bytes:
+            victim = (
+                conn if conn.inbox else max(self.connections.values(), key=lambda c: len(c.inbox))
+            )
+            if not victim.inbox:
+                return
+            self._drop(victim)
+
+    def _drop(self, conn: _Connection) -> None:
+        self.queued_bytes -= conn.inbox.popleft().size
+        self.dropped += 1
 
     async def _check_timeout(self) -> dict[str, Any]:
         idle = self._deps.clock() - self.empty_since
@@ -257,6 +302,7 @@ class MeetingActor(Actor):
     async def _end(self, reason: str) -> dict[str, Any]:
         if self.status == "active":
             self.connections.clear()
+            self.queued_bytes = 0
             self.status = "ended"
             await self._deps.store.update_meeting(
                 self.meeting_id, status="ended", participant_count=0

@@ -298,6 +298,16 @@ class RuntimeMetricsObserver:
             **{_id_field(key.actor_type): key.actor_id},
         )
 
+    def on_give_up(self, key: ActorKey, attempts: int) -> None:
+        log.error(
+            f"Actor gave up: {key.actor_type} {key.actor_id} failed to start {attempts} times "
+            "in a row and was stopped; the next request spawns it again",
+            actor_type=key.actor_type,
+            error_type="gave_up",
+            attempts=attempts,
+            **{_id_field(key.actor_type): key.actor_id},
+        )
+
 
 def _id_field(actor_type: str) -> str:
     return {"conversation": "convo_id", "meeting": "meeting_id"}.get(actor_type, "actor_id")

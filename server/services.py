@@ -75,7 +75,10 @@ class Services:
     @classmethod
     async def start(cls, settings: Settings) -> Services:
         engine = create_engine(
-            settings.database_url, max_connections=settings.database_max_connections
+            settings.database_url,
+            max_connections=settings.database_max_connections,
+            pool_timeout=settings.pool_timeout,
+            statement_timeout=settings.statement_timeout,
         )
         try:
             await create_tables(engine)
@@ -114,6 +117,7 @@ class Services:
                 message_timeout=settings.message_timeout,
                 inactivity_timeout=settings.inactivity_timeout,
                 cleanup_interval=settings.cleanup_interval,
+                start_attempts=settings.actor_start_attempts,
             ),
             observer=RuntimeMetricsObserver(metrics),
         )
@@ -125,6 +129,7 @@ class Services:
             metrics=metrics,
             sessions=lambda: meeting_stats.meetings_active,
             interval=settings.gc_heartbeat_interval,
+            stale_intervals=settings.gc_stale_intervals,
         )
         services = cls(
             settings=settings,
@@ -143,6 +148,7 @@ class Services:
                 stats=meeting_stats,
                 mc_id=settings.mc_id,
                 meeting_timeout=settings.meeting_timeout,
+                inbox_bytes=settings.meeting_inbox_bytes,
             ),
         )
         holder["services"] = services

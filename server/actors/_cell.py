@@ -49,6 +49,8 @@ class ActorCell:
         "_on_terminating",
         "_restart_delay",
         "_spawned",
+        "_start_attempts",
+        "_start_failures",
         "_started",
         "_stop_reason",
         "alive",
@@ -97,6 +99,8 @@ class ActorCell:
         self._instance: Actor | None = None
         self._current: Envelope | None = None
         self._spawned = False
+        self._start_attempts = config.start_attempts
+        self._start_failures = 0
         self._started = False
         self._stop_reason: str | None = None
         self._restart_delay: float | None = None
@@ -200,8 +204,9 @@ class ActorCell:
         while True:
             instance = self._instance
             if instance is None:
-                if await self._start_instance():
-                    return "start_failed", None
+                refused = await self._start_instance()
+                if refused is not None:
+                    return refused, None
                 continue
             if not items:
                 await self.mailbox.wait()
@@ -264,11 +269,13 @@ class ActorCell:
             if self._stop_reason is not None:  # the handler swallowed the stop's cancel
                 return self._stop_reason, None
 
-    async def _start_instance(self) -> bool:
+    async def _start_instance(self) -> str | None:
         """Create and start an instance (after the backoff if restarting).
 
-        Returns True when on_start refused with a DomainError: the actor cannot exist,
-        and every queued caller has been given that error.
+        Returns why the cell must end instead, or None when it may go on:
+        "start_failed" when on_start refused with a DomainError (the actor cannot
+        exist), "gave_up" after `start_attempts` consecutive starts raised. Either way
+        every queued caller has been answered.
         """
         key = self.key
         if self._restart_delay is not None:
@@ -280,8 +287,8 @@ class ActorCell:
             instance.key = key
         except Exception as error:
             self._fail_head(error)
-            self._after_crash(error)
-            return False
+            self.observer.on_crash(key, error)
+            return self._after_failed_start(error)
         self._spawned = True
         self.observer.on_spawn(key)
         try:
@@ -291,18 +298,30 @@ class ActorCell:
             self.mailbox.close("start_failed", error=error)
             for envelope in self.mailbox.drain():
                 envelope.fail(error)
-            return True
+            return "start_failed"
         except Exception as error:
             # on_stop is not called: the instance never finished starting
             self._fail_head(error)
             self.observer.on_crash(key, error)
             self._spawned = False
             self.observer.on_stop(key, "crash")
-            self._schedule_restart()
-            return False
+            return self._after_failed_start(error)
         self._instance = instance
+        self._start_failures = 0
         self.started_at = time.time()
-        return False
+        return None
+
+    def _after_failed_start(self, error: Exception) -> str | None:
+        """Plan a restart, or give up once `start_attempts` starts in a row failed."""
+        self._start_failures += 1
+        if self._start_failures < self._start_attempts:
+            self._schedule_restart()
+            return None
+        crashed = ActorCrashed(key=self.key, error=error)
+        self.mailbox.close("gave_up", error=crashed)
+        for envelope in self.mailbox.drain():
+            envelope.fail(crashed)
+        return "gave_up"
 
     async def _discard_instance(self, error: BaseException) -> None:
         """After a handler crash: report it, end the instance, plan the restart."""
@@ -311,10 +330,6 @@ class ActorCell:
         self.observer.on_crash(self.key, error)
         if instance is not None:
             await self._stop_instance(instance, "crash")
-        self._schedule_restart()
-
-    def _after_crash(self, error: Exception) -> None:
-        self.observer.on_crash(self.key, error)
         self._schedule_restart()
 
     def _schedule_restart(self) -> None:
@@ -398,6 +413,8 @@ class ActorCell:
             elif self._spawned:  # on_start refused: the spawn still needs its stop
                 self._spawned = False
                 self.observer.on_stop(self.key, reason)
+            elif reason == "gave_up":  # its last failed start already reported on_stop
+                self.observer.on_give_up(self.key, self._start_failures)
         finally:
             if stop_envelope is not None:
                 if stop_envelope.timer is not None:

@@ -25,9 +25,15 @@ class RuntimeConfig:
     """Cap of the restart delay."""
     restart_reset_after: float = 30.0
     """A crash this long after the previous one restarts at the initial delay again."""
+    start_attempts: int = 3
+    """Consecutive failed starts (on_start raised) after which the actor is stopped
+    ("gave_up") instead of restarted: its stored state cannot be loaded, and retrying
+    forever would only count panics. The next message spawns it afresh."""
 
     def __post_init__(self) -> None:
         problems = []
+        if self.start_attempts < 1:
+            problems.append(f"start_attempts must be >= 1, got {self.start_attempts}")
         if self.mailbox_size < 1:
             problems.append(f"mailbox_size must be >= 1, got {self.mailbox_size}")
         for name in ("message_timeout", "inactivity_timeout"):

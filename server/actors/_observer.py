@@ -17,7 +17,8 @@ __all__ = ["NullObserver", "RuntimeObserver", "StopReason"]
 
 StopReason = str
 """One of "inactivity", "requested", "shutdown", "crash", "start_failed" (on_start raised
-a DomainError: the actor cannot exist, e.g. an unknown conversation)."""
+a DomainError: the actor cannot exist, e.g. an unknown conversation), "gave_up" (the
+cell ended after RuntimeConfig.start_attempts failed starts in a row)."""
 
 
 class RuntimeObserver(Protocol):
@@ -44,6 +45,9 @@ class RuntimeObserver(Protocol):
     def on_timeout(self, key: ActorKey, message_type: str) -> None:
         """A message exceeded its timeout; the caller got MessageTimeout."""
 
+    def on_give_up(self, key: ActorKey, attempts: int) -> None:
+        """`attempts` starts in a row raised: the cell ended instead of restarting."""
+
 
 class NullObserver:
     """Does nothing: the default when no observer is injected."""
@@ -67,4 +71,7 @@ class NullObserver:
         pass
 
     def on_timeout(self, key: ActorKey, message_type: str) -> None:
+        pass
+
+    def on_give_up(self, key: ActorKey, attempts: int) -> None:
         pass

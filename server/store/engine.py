@@ -46,13 +46,19 @@ def async_url(url: str) -> str:
     return f"{_DRIVERS.get(scheme, scheme)}://{rest}"
 
 
-def create_engine(url: str, *, max_connections: int) -> AsyncEngine:
-    """An async engine with a pool of exactly ``max_connections`` connections."""
+def create_engine(
+    url: str, *, max_connections: int, pool_timeout: float = POOL_TIMEOUT
+) -> AsyncEngine:
+    """An async engine with a pool of exactly ``max_connections`` connections.
+
+    ``pool_timeout`` bounds the wait for a free connection; the server keeps it
+    shorter than its message timeout so exhaustion answers 503 quickly, not 504.
+    """
     full = async_url(url)
     options: dict[str, Any] = {}
     memory = full.startswith("sqlite") and (":memory:" in full or full.endswith("://"))
     if not memory:
-        options.update(pool_size=max_connections, max_overflow=0, pool_timeout=POOL_TIMEOUT)
+        options.update(pool_size=max_connections, max_overflow=0, pool_timeout=pool_timeout)
     if full.startswith("sqlite"):
         options["connect_args"] = {"timeout": 30}
     engine = create_async_engine(full, **options)

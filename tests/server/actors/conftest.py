@@ -39,6 +39,9 @@ class Recorder:
     def on_timeout(self, key: ActorKey, message_type: str) -> None:
         self.events.append(("timeout", key, message_type))
 
+    def on_give_up(self, key: ActorKey, attempts: int) -> None:
+        self.events.append(("give_up", key, attempts))
+
     def of(self, kind: str) -> list[tuple[Any, ...]]:
         return [event[1:] for event in self.events if event[0] == kind]
 

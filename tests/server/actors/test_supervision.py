@@ -219,3 +219,24 @@ async def test_a_stray_cancelled_error_from_a_handler_is_a_crash_not_a_stop(make
     assert await ref.ask("good") == "fine"
     assert ref.alive
     assert [s[1] for s in recorder.of("stop")] == ["crash"]
+
+
+class NeverStarts(Actor):
+    async def on_start(self) -> None:
+        raise ValueError("A string literal cannot contain NUL (0x00) characters.")
+
+
+@pytest.mark.asyncio
+async def test_an_actor_that_never_starts_gives_up_after_start_attempts(make_registry):
+    registry, recorder = make_registry(restart_backoff_initial=0.005, start_attempts=3)
+    ref = await registry.get_or_spawn(key("bad"), NeverStarts)
+    asks = [asyncio.ensure_future(ref.ask(Add(n))) for n in range(5)]
+    results = await asyncio.gather(*asks, return_exceptions=True)
+
+    assert [type(r) for r in results] == [ActorCrashed] * 5
+    await wait_until(lambda: registry.lookup(key("bad")) is None)
+    await asyncio.sleep(0.1)  # no restart keeps counting crashes after the give-up
+    assert len(recorder.of("crash")) == 3
+    assert len(recorder.of("restart")) == 2
+    assert recorder.of("give_up") == [(key("bad"), 3)]
+    assert len(recorder.of("spawn")) == len(recorder.of("stop")) == 3
