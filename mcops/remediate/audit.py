@@ -3,6 +3,10 @@
 Where it goes, first match wins: an explicit path, ``$MCOPS_AUDIT_LOG`` (the runner
 points it into the evidence directory), ``$MCOPS_EVIDENCE_DIR/audit.jsonl``, and
 ``./mcops-audit.jsonl`` as a last resort — an action never runs unaudited.
+
+Write-ahead: an action appends an ``intent`` record before it changes anything and its
+outcome (``ok``, ``failed``) after; an intent without an outcome is a change that was
+under way when the process died. `outcomes` reads the log without the intents.
 """
 
 from __future__ import annotations
@@ -43,7 +47,8 @@ def resolve_audit_path(path: str | os.PathLike[str] | None = None) -> Path:
 
 @dataclass(frozen=True)
 class AuditRecord:
-    """One step of one action. `result` is ``ok``, ``failed`` or ``refused``."""
+    """One step of one action. `result` is ``intent`` (written before the change),
+    ``ok``, ``failed`` or ``refused``."""
 
     action: str
     target: str
@@ -89,3 +94,7 @@ class AuditLog:
             return []
         lines = path.read_text(encoding="utf-8").splitlines()
         return [json.loads(line) for line in lines if line.strip()]
+
+    def outcomes(self) -> list[dict[str, Any]]:
+        """Every record but the write-ahead ``intent`` ones: what each step ended as."""
+        return [r for r in self.records() if r.get("result") != "intent"]

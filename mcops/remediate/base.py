@@ -5,6 +5,11 @@
 turn unexpected errors into `RemediationError` saying what was and was not changed.
 Subclasses implement `_plan`, `_apply` and `_undo` and never audit themselves.
 
+The audit is write-ahead: once the checks pass, an ``intent`` record (who, why, the
+planned changes) is appended and fsynced *before* `_apply`/`_undo` runs, and the
+outcome after. When the intent cannot be written (a read-only disk, a directory where
+the file should be), nothing is changed: `ActionRefused` says where and why.
+
 Runbook order: an action may carry `Precondition`s, the earlier runbook steps it waits
 for. While one fails or cannot be verified the plan still shows every change but is
 ``blocked_by`` that step, and `apply()` refuses (`ActionRefused`, audited) before any
@@ -252,6 +257,11 @@ class Remediation(abc.ABC):
     @abc.abstractmethod
     def _undo(self, result: ApplyResult) -> ApplyResult: ...
 
+    def _check_plan(self, plan: Plan) -> None:
+        """Refuse a plan whose stored state does not match its fingerprint (overridable;
+        actions that re-read their whole state at apply time need no more)."""
+        return None
+
     def _blockers(self) -> tuple[str, ...]:
         return tuple(b for p in self.preconditions if (b := p.blocker) is not None)
 
@@ -279,6 +289,8 @@ class Remediation(abc.ABC):
                 )
             if plan.refusal:
                 raise ActionRefused(f"{self.name} refused: {plan.refusal}", action=self.name)
+            self._check_plan(plan)
+            self._write_intent("apply", plan)
             return self._apply(plan)
 
         return self._audited("apply", plan, run)
@@ -305,23 +317,59 @@ class Remediation(abc.ABC):
                     + "; ".join(result.plan.notes or ("no before-state can be restored",)),
                     action=self.name,
                 )
+            self._write_intent("undo", result.plan)
             return self._undo(result)
 
         return self._audited("undo", result.plan, run)
 
-    def _audited(self, mode: str, plan: Plan, run: Callable[[], ApplyResult]) -> ApplyResult:
-        base = {
+    def _base(self, mode: str, plan: Plan) -> dict[str, Any]:
+        return {
             "action": self.name,
             "target": self.target,
             "mode": mode,
             "plan_hash": plan.plan_hash,
-            "reason": self.reason,
+            "reason": redact_text(self.reason),
         }
+
+    def _write_intent(self, mode: str, plan: Plan) -> None:
+        """Write-ahead: the change is on disk as intended before anything is changed."""
+        try:
+            self.audit.append(
+                AuditRecord(
+                    **self._base(mode, plan), result="intent", before=_summary(plan.changes)
+                )
+            )
+        except OSError as err:
+            raise _AuditUnwritable(
+                f"{self.name} {mode} refused, nothing was changed: the audit log "
+                f"{self.audit.path} cannot be written ({err.strerror or err}) — fix: make it "
+                "writable or point --audit-log / $MCOPS_AUDIT_LOG at a writable file",
+                action=self.name,
+            ) from err
+
+    def _record(self, record: AuditRecord) -> None:
+        """Append an outcome; an audit that cannot be written is said, not hidden."""
+        try:
+            self.audit.append(record)
+        except OSError as err:
+            raise RemediationError(
+                f"{self.name} {record.mode} {record.result} ({record.changed} changed) but its "
+                f"outcome could not be written to the audit log {self.audit.path} "
+                f"({err.strerror or err}); the intent record written before the change, if "
+                "any, stands — record the outcome by hand",
+                action=self.name,
+                changed=record.changed,
+            ) from err
+
+    def _audited(self, mode: str, plan: Plan, run: Callable[[], ApplyResult]) -> ApplyResult:
+        base = self._base(mode, plan)
         try:
             result = run()
+        except _AuditUnwritable:
+            raise  # nothing changed, and there is nowhere to record the refusal
         except RemediationError as err:
             refused = isinstance(err, StalePlan | ScopeExceeded | ActionRefused)
-            self.audit.append(
+            self._record(
                 AuditRecord(
                     **base,
                     result="refused" if refused else "failed",
@@ -339,7 +387,7 @@ class Remediation(abc.ABC):
                 action=self.name,
                 changed=0,
             )
-            self.audit.append(
+            self._record(
                 AuditRecord(
                     **base,
                     result="failed",
@@ -349,7 +397,7 @@ class Remediation(abc.ABC):
                 )
             )
             raise wrapped from err
-        self.audit.append(
+        self._record(
             AuditRecord(
                 **base,
                 result="ok",
@@ -361,3 +409,7 @@ class Remediation(abc.ABC):
             )
         )
         return result
+
+
+class _AuditUnwritable(ActionRefused):
+    """The write-ahead intent could not be written, so nothing was attempted."""

@@ -196,8 +196,23 @@ class SqlRowAction(Remediation):
             state={"rows": tuple(changes)},
         )
 
+    def _check_plan(self, plan: Plan) -> None:
+        """Apply exactly what was fingerprinted: the rows stored in the plan must hash to
+        its fingerprint and show as its changes, else the plan was tampered or corrupted."""
+        planned = tuple(plan.state.get("rows", ()))
+        if self._fingerprint(planned) != plan.fingerprint or plan.changes != tuple(
+            c.shown() for c in planned
+        ):
+            raise StalePlan(
+                f"{self.name}: the rows stored in plan {plan.plan_hash} do not match its "
+                "fingerprint and shown changes (a tampered or corrupted plan); nothing was "
+                "changed — make a new plan and review it",
+                action=self.name,
+            )
+
     def _apply(self, plan: Plan) -> ApplyResult:
         planned: tuple[RowChange, ...] = tuple(plan.state["rows"])
+        self._check_plan(plan)  # again: _apply may be driven without apply()
         self._check_scope(planned)
         backup_id = new_backup_id()
         backup_path: str | None = None

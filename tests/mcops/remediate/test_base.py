@@ -58,7 +58,8 @@ def test_unexpected_error_is_wrapped_audited_and_redacted(tmp_path):
     assert err.value.changed == 0 and "Nothing was changed" in str(err.value)
     text = (tmp_path / "a.jsonl").read_text()
     assert "s3cret" not in text and "tok123" not in text and "ops:***@" in text
-    (record,) = [json.loads(line) for line in text.splitlines()]
+    intent, record = [json.loads(line) for line in text.splitlines()]
+    assert intent["result"] == "intent" and intent["plan_hash"] == record["plan_hash"]
     assert record["result"] == "failed" and record["reason"] == "drill"
 
 

@@ -58,7 +58,8 @@ def test_plan_by_default_then_apply(db, tmp_path, capsys, monkeypatch):
     assert "APPLIED reset_epoch" in capsys.readouterr().out
     with engine.connect() as conn:
         assert conn.execute(sa.select(schema.conversations.c.current_epoch)).scalar_one() == 4
-    (record,) = [json.loads(x) for x in audit.read_text().splitlines()]
+    intent, record = [json.loads(x) for x in audit.read_text().splitlines()]
+    assert intent["result"] == "intent" and intent["before"]["count"] == 1
     assert record["reason"] == "INC-1" and record["result"] == "ok"
 
 

@@ -60,7 +60,7 @@ def test_scale_plan_is_a_dry_run_apply_exact_idempotent_undo(kube, audit):
     assert action.apply(plan).status == "nothing_to_do" and len(patches(mock)) == n
     action.undo(result)
     assert stored(mock)["spec"]["replicas"] == 3
-    assert [(r["mode"], r["result"]) for r in audit.records()] == [
+    assert [(r["mode"], r["result"]) for r in audit.outcomes()] == [
         ("apply", "ok"),
         ("apply", "ok"),
         ("undo", "ok"),
@@ -120,7 +120,7 @@ def test_an_empty_relief_plan_is_stale_once_replicas_drop_below_target(kube, aud
     with pytest.raises(StalePlan, match="make a new plan"):
         action.apply(plan)
     assert stored(mock)["spec"]["replicas"] == 2
-    assert audit.records()[-1]["result"] == "refused"
+    assert audit.outcomes()[-1]["result"] == "refused"
 
 
 def test_stale_resource_version_is_refused_and_audited(kube, audit):
@@ -137,7 +137,7 @@ def test_stale_resource_version_is_refused_and_audited(kube, audit):
         action.apply(plan)
     assert stored(mock)["spec"]["replicas"] == 3
     assert len(patches(mock)) == 1, "only the dry run was sent"
-    assert audit.records()[-1]["result"] == "refused"
+    assert audit.outcomes()[-1]["result"] == "refused"
 
 
 def test_failed_write_is_audited_and_changes_nothing(kube, audit):
@@ -149,7 +149,7 @@ def test_failed_write_is_audited_and_changes_nothing(kube, audit):
         action.apply(plan)
     assert err.value.changed == 0 and "500" in str(err.value)
     assert stored(mock)["spec"]["replicas"] == 3
-    (record,) = audit.records()
+    (record,) = audit.outcomes()
     assert record["result"] == "failed" and record["plan_hash"] == plan.plan_hash
 
 
@@ -267,7 +267,7 @@ def test_delete_pod_dry_run_uid_precondition_not_reversible(kube, audit):
     assert action.apply(plan).status == "nothing_to_do"
     with pytest.raises(ActionRefused, match="not reversible"):
         action.undo(result)
-    assert audit.records()[-1]["result"] == "refused"
+    assert audit.outcomes()[-1]["result"] == "refused"
 
 
 def test_delete_pod_refuses_a_recreated_pod(kube, audit):

@@ -148,7 +148,7 @@ def test_missing_key_added_from_the_previous_revisions_secret_never_overwriting(
     undone = action.undo(result)
     assert undone.status == "undone"
     assert stored(mock, "v1/secrets", "mc-service-secrets")["data"] == {"tls.crt": b64(OLD_TLS)}
-    records = audit.records()
+    records = audit.outcomes()
     assert [(r["mode"], r["result"]) for r in records] == [
         ("apply", "ok"),
         ("apply", "ok"),
@@ -227,7 +227,7 @@ def test_a_plan_is_stale_when_the_target_or_the_source_moved(cluster, audit):
     with pytest.raises(StalePlan, match=r"source .* changed since the plan"):
         action().apply(plan)
     assert "gc-token" not in stored(mock, "v1/secrets", "mc-service-secrets")["data"]
-    assert [r["result"] for r in audit.records()] == ["refused", "refused"]
+    assert [r["result"] for r in audit.outcomes()] == ["refused", "refused"]
     assert leaked(audit.path.read_text()) == []
 
 

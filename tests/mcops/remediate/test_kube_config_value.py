@@ -78,7 +78,7 @@ def test_plan_shows_now_to_new_apply_undo_restores(kube, audit):
     action.undo(result)
     assert data(mock) == {"ACTOR_MAILBOX_SIZE": "1000", "LOG_LEVEL": "info"}
     assert not dict(mock.objects[CM_KEY].raw)["metadata"].get("annotations")
-    assert [(r["mode"], r["result"]) for r in audit.records()] == [
+    assert [(r["mode"], r["result"]) for r in audit.outcomes()] == [
         ("apply", "ok"),
         ("apply", "ok"),
         ("undo", "ok"),

@@ -67,7 +67,7 @@ def test_plan_shows_the_cronjob_apply_creates_it_once_undo_deletes_it(kube, audi
     undone = action.undo(result)
     assert undone.status == "undone" and stored(mock) is None
     assert writes(mock)[-1].method.value == "DELETE"
-    assert [(r["mode"], r["result"]) for r in audit.records()] == [
+    assert [(r["mode"], r["result"]) for r in audit.outcomes()] == [
         ("apply", "ok"),
         ("apply", "ok"),
         ("undo", "ok"),
@@ -85,7 +85,7 @@ def test_a_cronjob_with_another_schedule_is_never_overwritten(kube, audit):
     with pytest.raises(ActionRefused, match="not overwritten"):
         action.apply(plan)
     assert stored(mock)["spec"]["schedule"] == "0 3 * * *"
-    assert audit.records()[-1]["result"] == "refused"
+    assert audit.outcomes()[-1]["result"] == "refused"
 
 
 def test_bounds(kube, audit):

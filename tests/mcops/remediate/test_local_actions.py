@@ -77,7 +77,7 @@ def test_set_pool_size_restarts_with_new_value_and_undo(server, admin, audit):
     assert action.plan().empty and action.apply(plan).status == "nothing_to_do"
     action.undo(result)
     assert admin.request("GET", "/admin/config")["database_max_connections"] == 10
-    assert [r["result"] for r in audit.records()] == ["ok", "ok", "ok"]
+    assert [r["result"] for r in audit.outcomes()] == ["ok", "ok", "ok"]
     with pytest.raises(ScopeExceeded):
         SetPoolSize(handle, 500)
 
@@ -141,7 +141,7 @@ def test_stop_stale_actors_stops_exactly_the_plan(server, admin, audit):
         user.get("/xrpc/blue.catbird.mls.getEpoch", params={"convo_id": "new"})
         with pytest.raises(StalePlan, match="became active"):
             stale.apply(plan)
-    assert audit.records()[-1]["result"] == "refused"
+    assert audit.outcomes()[-1]["result"] == "refused"
 
 
 def test_apply_against_a_dead_server_fails_and_is_audited(server, admin, audit):
@@ -151,6 +151,6 @@ def test_apply_against_a_dead_server_fails_and_is_audited(server, admin, audit):
     with pytest.raises(RemediationError) as err:
         action.apply(plan)
     assert err.value.changed == 0
-    (record,) = audit.records()
+    (record,) = audit.outcomes()
     assert record["result"] == "failed" and "SourceUnreachable" in record["error"]
     server.start()  # leave it running for the fixture to stop

@@ -85,7 +85,7 @@ def test_a_command_that_fails_is_reported_with_its_output_and_audited(this_proce
     with pytest.raises(VerificationFailed) as err:
         action.apply(plan)
     assert "exited 5" in str(err.value) and "no unit mc" in str(err.value)
-    (record,) = audit.records()
+    (record,) = audit.outcomes()
     assert record["result"] == "failed" and record["changed"] == 1
 
 

@@ -131,7 +131,13 @@ def test_plan_lists_old_queries_only_then_cancel_verify_idempotent(pg, sleepers,
     again = action.apply(plan)
     assert again.status == "nothing_to_do" and again.changed == 0
     results = [(r["result"], r["before"].get("step")) for r in audit.records()]
-    assert results == [("intent", "pg_cancel_backend"), ("ok", None), ("ok", None)]
+    assert results == [
+        ("intent", None),  # the write-ahead record of the apply itself
+        ("intent", "pg_cancel_backend"),
+        ("ok", None),
+        ("intent", None),
+        ("ok", None),
+    ]
 
 
 def test_terminate_when_cancel_is_ignored(pg, sleepers, actions, audit):
@@ -147,7 +153,7 @@ def test_terminate_when_cancel_is_ignored(pg, sleepers, actions, audit):
     result = action.apply(action.plan())
     assert result.after[0]["step"] == "terminated"
     assert isinstance(s.join(), psycopg.OperationalError)
-    steps = [r["before"].get("step") for r in audit.records() if r["result"] == "intent"]
+    steps = [r["before"].get("step") for r in audit.records() if r["before"].get("step")]
     assert steps == ["pg_cancel_backend", "pg_terminate_backend"]
 
 
@@ -172,7 +178,7 @@ def test_pid_running_a_new_query_is_stale_not_killed(pg, sleepers, actions, audi
     with pytest.raises(StalePlan, match="different query"):
         action.apply(plan)
     assert s.state() == ("active", "SELECT pg_sleep(60)")
-    assert [r["result"] for r in audit.records()] == ["refused"]
+    assert [r["result"] for r in audit.records()] == ["intent", "refused"]
 
 
 def test_sqlite_is_refused_at_plan(tmp_path, actions):

@@ -52,7 +52,7 @@ def test_step_holds_and_apply_proceeds(engine, audit, backups):
     with engine.connect() as conn:
         left = conn.execute(sa.select(messages.c.id).order_by(messages.c.id)).scalars().all()
     assert left == [1, 10], "the later duplicate is gone"
-    assert [r["result"] for r in audit.records()] == ["ok"]
+    assert [r["result"] for r in audit.outcomes()] == ["ok"]
 
 
 @pytest.mark.parametrize(
@@ -82,7 +82,7 @@ def test_step_fails_or_is_unknown_plan_shows_block_apply_refuses(
     assert "nothing was changed" in message
     assert snapshot(engine) == before
     assert not list(backups.glob("backup-*")), "refused before any backup was taken"
-    (record,) = audit.records()
+    (record,) = audit.outcomes()
     assert (record["mode"], record["result"], record["changed"]) == ("apply", "refused", 0)
     assert STEP_1 in record["error"] and record["plan_hash"] == plan.plan_hash
 
@@ -117,7 +117,7 @@ def test_reset_epoch_all_and_unique_index_wait_for_step_1(engine, audit, backups
     assert snapshot(engine) == before
     indexes = {i["name"] for i in sa.inspect(engine).get_indexes("messages")}
     assert "uq_messages_convo_epoch_commit" not in indexes
-    assert [(r["action"], r["result"]) for r in audit.records()] == [
+    assert [(r["action"], r["result"]) for r in audit.outcomes()] == [
         ("reset_epoch", "refused"),
         ("add_unique_commit_epoch_index", "refused"),
     ]

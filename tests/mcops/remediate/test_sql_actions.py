@@ -266,7 +266,7 @@ def test_apply_is_exact_idempotent_and_undo_restores_rows(case, engine, audit, b
     undone = action.undo(result)
     assert undone.status == "undone"
     assert snapshot(engine) == before, "undo restores ids, values and timestamps exactly"
-    records = audit.records()
+    records = audit.outcomes()
     assert [(r["mode"], r["result"]) for r in records] == [
         ("apply", "ok"),
         ("apply", "ok"),
@@ -286,7 +286,7 @@ def test_failed_apply_changes_nothing_and_is_audited(case, engine, audit, backup
     assert err.value.changed == 0
     assert "nothing was changed" in str(err.value).lower()
     assert snapshot(engine) == before
-    (record,) = audit.records()
+    (record,) = audit.outcomes()
     assert record["result"] == "failed" and "boom" in record["error"]
     with engine.connect() as conn:
         tables = sa.inspect(conn).get_table_names()
@@ -310,7 +310,7 @@ def test_stale_plan_is_refused_and_audited(name, engine, audit, backups):
     with pytest.raises(StalePlan):
         action.apply(plan)
     assert snapshot(engine) == changed_by_someone
-    (record,) = audit.records()
+    (record,) = audit.outcomes()
     assert record["result"] == "refused" and record["mode"] == "apply"
 
 
@@ -383,7 +383,7 @@ def test_audit_record_names_operator_reason_and_hides_password(engine, tmp_path,
     action = ResetEpoch(engine, "c1", reason="INC-42 epoch drift", backup_dir=tmp_path)
     report = run_action(action, apply=True)
     assert report.mode == "apply" and report.as_summary()["changes"] == 1
-    (record,) = AuditLog().records()
+    (record,) = AuditLog().outcomes()
     assert record["who"] == "alice" and record["reason"] == "INC-42 epoch drift"
     assert record["when"].endswith("+00:00")
     assert record["before"]["count"] == 1 and record["after"]["rows"][0]["current_epoch"] == 2

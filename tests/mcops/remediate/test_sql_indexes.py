@@ -41,7 +41,7 @@ def test_runbook_indexes_plan_apply_idempotent_undo(engine, audit):
     action.undo(result)
     assert not (index_names(engine) & NAMES)
     assert snapshot(engine) == rows_before
-    assert [r["result"] for r in audit.records()] == ["ok", "ok", "ok"]
+    assert [r["result"] for r in audit.outcomes()] == ["ok", "ok", "ok"]
 
 
 def test_only_missing_indexes_are_planned_and_a_stale_plan_is_refused(engine, audit):
@@ -68,7 +68,7 @@ def test_failed_build_is_audited_and_says_what_was_built(engine, audit):
     action = AddRunbookIndexes(engine, audit=audit)
     with pytest.raises(RemediationError) as err:
         action.apply(action.plan())
-    (record,) = audit.records()
+    (record,) = audit.outcomes()
     assert record["result"] == "failed" and "idx_messages_convo_seq" in record["error"]
     if engine.dialect.name == "postgresql":
         # CONCURRENTLY cannot roll back: the two built before the error stay, and it says so
@@ -116,7 +116,7 @@ def test_unique_index_refuses_while_duplicates_exist(engine, audit):
     assert "DeleteDuplicateCommits" in plan.refusal and "Refused" in plan._repr_html_()
     with pytest.raises(ActionRefused, match="delete duplicates first"):
         action.apply(plan)
-    assert audit.records()[-1]["result"] == "refused"
+    assert audit.outcomes()[-1]["result"] == "refused"
     assert "uq_messages_convo_epoch_commit" not in index_names(engine)
 
 

@@ -223,4 +223,4 @@ def test_escalated_restart_refuses_until_engaged_then_applies_once(cluster, tmp_
         "2026-11-23T10:00:00Z"
     )
     assert action.apply(plan).status == "nothing_to_do"  # idempotent per plan
-    assert [r["result"] for r in audit.records()] == ["refused", "ok", "ok"]
+    assert [r["result"] for r in audit.outcomes()] == ["refused", "ok", "ok"]
