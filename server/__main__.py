@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import os
 import sys
 from collections.abc import Sequence
@@ -16,12 +17,18 @@ def _serve(args: argparse.Namespace) -> int:
     from server import logs
     from server.app import create_app
     from server.config import Settings, SettingsError
+    from server.connections import bounded_protocol, default_max_connections
+    from server.store.engine import DatabaseUnusable, check_database
 
     try:
         settings = Settings.from_env()
-    except SettingsError as err:
+        asyncio.run(check_database(settings.database_url))
+    except (SettingsError, DatabaseUnusable) as err:
         print(f"mcops-server: {err}", file=sys.stderr)
         return 2
+    max_connections = settings.http_max_connections or default_max_connections(
+        database_connections=settings.database_max_connections
+    )
     logs.configure(level=settings.log_level, log_file=settings.log_file)
     try:
         import uvloop  # noqa: F401
@@ -34,11 +41,14 @@ def _serve(args: argparse.Namespace) -> int:
         host=args.host,
         port=args.port,
         loop=loop,
-        http="httptools",
+        http=bounded_protocol(
+            request_timeout=settings.http_request_timeout, max_connections=max_connections
+        ),
         lifespan="on",
         log_config=None,
         access_log=False,
         timeout_graceful_shutdown=10,
+        timeout_keep_alive=settings.http_keepalive_timeout,
         backlog=4096,
     )
     uvicorn.Server(config).run()

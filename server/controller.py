@@ -4,13 +4,18 @@ The "global controller" of runbook 004 is its ``meeting_controllers`` table: thi
 upserts its row at start (status 'active') and refreshes last_heartbeat and
 current_sessions every GC_HEARTBEAT_INTERVAL. Each heartbeat is counted by result
 and timed, which is what runbook 004 Scenario 6 looks at.
+
+Every registration and heartbeat waits at most ``timeout`` (a locked row must not
+stall the loop); one that does not finish in time is a failure. The MC counts as
+registered only while its last successful write is younger than ``stale_after``, so
+mc_gc_registered and /ready turn 0 / not ready when the controller stops hearing us.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from server.faults import Faults
@@ -46,6 +51,8 @@ class GlobalControllerClient:
         metrics: ServerMetrics,
         sessions: Callable[[], int],
         interval: float,
+        stale_intervals: int = 3,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.identity = identity
         self._store = store
@@ -53,17 +60,45 @@ class GlobalControllerClient:
         self._metrics = metrics
         self._sessions = sessions
         self._interval = interval
-        self.registered = False
+        self._clock = clock
+        self.timeout = max(interval, 1.0)
+        """The bound on one registration or heartbeat, in seconds."""
+        self.stale_after = stale_intervals * interval + self.timeout
+        """Seconds after the last successful write at which registration lapses."""
+        self._row = False
+        self._last_ok: float | None = None
+
+    @property
+    def registered(self) -> bool:
+        """Registered, and the last successful write is younger than ``stale_after``."""
+        return self._row and not self.stale
+
+    @property
+    def stale(self) -> bool:
+        return self._last_ok is None or self._clock() - self._last_ok > self.stale_after
+
+    async def _bounded(self, write: Awaitable[object], what: str) -> object:
+        try:
+            return await asyncio.wait_for(write, timeout=self.timeout)
+        except TimeoutError:
+            raise HeartbeatFailed(
+                f"{what} did not finish within {self.timeout:g} s (is the meeting_controllers "
+                "row locked?)"
+            ) from None
 
     async def register(self) -> bool:
         """Upsert this MC's row; log and return False instead of raising."""
         ident = self.identity
         try:
-            await self._store.register_controller(
-                ident.mc_id,
-                region=ident.region,
-                capacity=ident.capacity,
-                sessions=self._sessions(),
+            await self._bounded(
+                self._store.register_controller(
+                    ident.mc_id,
+                    region=ident.region,
+                    capacity=ident.capacity,
+                    sessions=self._sessions(),
+                    timeout=self.timeout,
+                ),
+                "registration",
             )
         except Exception as err:  # the loop retries; startup must not fail on it
             self._set_registered(False)
@@ -71,6 +106,7 @@ class GlobalControllerClient:
                 f"GC registration failed: {err}", mc_id=ident.mc_id, error_type=type(err).__name__
             )
             return False
+        self._last_ok = self._clock()
         self._set_registered(True)
         log.info(
             f"Registered with global controller as {ident.mc_id} ({ident.region})",
@@ -85,16 +121,23 @@ class GlobalControllerClient:
         try:
             if self._faults.heartbeat_fails():
                 raise HeartbeatFailed("global controller did not answer (gc_heartbeat_failure)")
-            if not await self._store.heartbeat(mc_id, sessions=self._sessions()):
+            found = await self._bounded(
+                self._store.heartbeat(mc_id, sessions=self._sessions(), timeout=self.timeout),
+                "heartbeat",
+            )
+            if not found:
                 raise HeartbeatFailed(f"no registration for {mc_id}; re-registering")
         except Exception as err:
             self._metrics.heartbeats.labels("failure").inc()
+            self._set_registered(self._row)  # the gauge drops once registration is stale
             log.warn(f"GC heartbeat failed: {err}", mc_id=mc_id, error_type=type(err).__name__)
             if isinstance(err, HeartbeatFailed) and "re-registering" in str(err):
                 await self.register()
             return False
         finally:
             self._metrics.heartbeat_duration.observe(time.perf_counter() - started)
+        self._last_ok = self._clock()
+        self._set_registered(True)
         self._metrics.heartbeats.labels("success").inc()
         log.trace("GC heartbeat ok", mc_id=mc_id)
         return True
@@ -108,6 +151,6 @@ class GlobalControllerClient:
                 await self.heartbeat()
             await asyncio.sleep(self._interval)
 
-    def _set_registered(self, value: bool) -> None:
-        self.registered = value
-        self._metrics.gc_registered.set(1 if value else 0)
+    def _set_registered(self, row: bool) -> None:
+        self._row = row
+        self._metrics.gc_registered.set(1 if self.registered else 0)

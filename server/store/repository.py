@@ -36,6 +36,9 @@ EPOCH_CONFLICTS_SINCE = text(
     """
 ).bindparams(bindparam("cutoff", type_=DateTime(timezone=True)))
 
+# SET LOCAL takes no bound values; set_config(..., true) is the same, transaction-local.
+SET_STATEMENT_TIMEOUT = text("SELECT set_config('statement_timeout', :ms, true)")
+
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
@@ -346,9 +349,9 @@ class Store:
 
     # global controller --------------------------------------------------------------
     async def register_controller(
-        self, mc_id: str, *, region: str, capacity: int, sessions: int
+        self, mc_id: str, *, region: str, capacity: int, sessions: int, timeout: float | None = None
     ) -> None:
-        """Upsert this MC as 'active' with a fresh heartbeat."""
+        """Upsert this MC as 'active' with a fresh heartbeat, within ``timeout`` seconds."""
         now = self._clock()
         values = {
             "region": region,
@@ -358,6 +361,7 @@ class Store:
             "status": "active",
         }
         async with self.engine.begin() as conn:
+            await _limit_statements(conn, timeout)
             changed = await self._exec(
                 conn,
                 update(meeting_controllers)
@@ -367,9 +371,14 @@ class Store:
             if changed.rowcount == 0:
                 await self._exec(conn, insert(meeting_controllers).values(id=mc_id, **values))
 
-    async def heartbeat(self, mc_id: str, *, sessions: int) -> bool:
-        """Refresh last_heartbeat; False when this MC's row is gone (re-register)."""
+    async def heartbeat(self, mc_id: str, *, sessions: int, timeout: float | None = None) -> bool:
+        """Refresh last_heartbeat; False when this MC's row is gone (re-register).
+
+        ``timeout`` bounds each statement on PostgreSQL (a locked row raises instead of
+        waiting); the caller bounds the whole call as well.
+        """
         async with self.engine.begin() as conn:
+            await _limit_statements(conn, timeout)
             changed = await self._exec(
                 conn,
                 update(meeting_controllers)
@@ -377,6 +386,12 @@ class Store:
                 .values(last_heartbeat=self._clock(), current_sessions=sessions),
             )
         return bool(changed.rowcount)
+
+
+async def _limit_statements(conn: AsyncConnection, timeout: float | None) -> None:
+    """statement_timeout for the rest of this transaction (PostgreSQL; else nothing)."""
+    if timeout is not None and conn.dialect.name == "postgresql":
+        await conn.execute(SET_STATEMENT_TIMEOUT, {"ms": str(int(timeout * 1000))})
 
 
 def _bindable(moment: datetime, conn: AsyncConnection) -> datetime:
