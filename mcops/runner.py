@@ -51,6 +51,9 @@ AUDIT_LOG = "audit.jsonl"
 SUMMARY = "summary.json"
 KERNEL = "python3"
 
+#: Seconds one cell may run before the run fails (papermill ``execution_timeout``).
+CELL_TIMEOUT = 300.0
+
 EXIT_OK = 0
 EXIT_FAIL_ON = 1
 EXIT_ERROR = 2
@@ -147,12 +150,14 @@ def run_scenario(
     fail_on: Level | str | None = None,
     progress: bool = True,
     kernel_name: str = KERNEL,
+    cell_timeout: float | None = CELL_TIMEOUT,
 ) -> RunResult:
     """Execute ``notebooks_dir/SCENARIO.ipynb`` and write its evidence into ``out_dir``.
 
     Raises ParameterError before any kernel starts (unknown scenario or parameter,
     wrong type, unset ``env:`` variable). A notebook that fails is not an exception:
-    the result has ``exit_code`` 2 and the error in its summary.
+    the result has ``exit_code`` 2 and the error in its summary — so does a cell that
+    runs longer than ``cell_timeout`` seconds (None: no limit).
     """
     clock = time.perf_counter()
     notebook = find_notebook(scenario, notebooks_dir or default_notebooks_dir())
@@ -165,7 +170,12 @@ def run_scenario(
     out.mkdir(parents=True, exist_ok=True)
     started_at = iso_now()
     executed, failure = _execute(
-        notebook, given, out=out, kernel_name=kernel_name, progress=progress
+        notebook,
+        given,
+        out=out,
+        kernel_name=kernel_name,
+        progress=progress,
+        cell_timeout=cell_timeout,
     )
     summary = _write_evidence(
         scenario,
@@ -194,7 +204,13 @@ class _Failure(NamedTuple):
 
 
 def _execute(
-    notebook: Path, given: Mapping[str, Any], *, out: Path, kernel_name: str, progress: bool
+    notebook: Path,
+    given: Mapping[str, Any],
+    *,
+    out: Path,
+    kernel_name: str,
+    progress: bool,
+    cell_timeout: float | None = CELL_TIMEOUT,
 ) -> tuple[Any, _Failure | None]:
     """Run papermill into memory; return the executed notebook (or None) and the failure."""
     import nbformat
@@ -214,15 +230,28 @@ def _execute(
                 log_output=False,
                 request_save_on_cell_execute=False,
                 cwd=str(notebook.parent),
+                execution_timeout=cell_timeout,  # a blocked source must not hang the run
                 # the kernel's own start-up chatter (TCP notice) is not evidence
                 extra_arguments=["--IPKernelApp.log_level=ERROR"],
             )
     except PapermillExecutionError as exc:
         failure = _Failure(str(exc.ename), str(exc.evalue))
     except Exception as exc:  # dead kernel, timeout: still write what we have
-        failure = _Failure(type(exc).__name__, str(exc))
+        failure = _Failure(type(exc).__name__, _timeout_text(exc, cell_timeout) or str(exc))
     text = memory_io.take(key)
     return (nbformat.reads(text, as_version=4) if text else None), failure
+
+
+def _timeout_text(exc: Exception, cell_timeout: float | None) -> str:
+    """A cell that ran out of time, said with the fix; empty for other failures."""
+    if "timeout" not in type(exc).__name__.lower() and "timed out" not in str(exc).lower():
+        return ""
+    limit = f"{cell_timeout:g} s" if cell_timeout is not None else "its time"
+    return (
+        f"a cell ran longer than {limit} and was stopped (a source that blocks: a "
+        "FIFO, a stuck socket?) — fix: check the sources, or give more time with "
+        "--cell-timeout SECONDS"
+    )
 
 
 def _write_evidence(

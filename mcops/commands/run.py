@@ -1,12 +1,35 @@
-"""``mcops run SCENARIO [-p NAME=VALUE]... [--out DIR] [--fail-on LEVEL]``."""
+"""``mcops run SCENARIO [-p NAME=VALUE]... [--out DIR] [--fail-on LEVEL]``.
+
+What it prints: an errored run states its error once, first, and no verdict (a
+severity computed from checks that could not run would read as "all clear"); a run
+that ran prints its verdict and findings.
+"""
 
 from __future__ import annotations
 
 import argparse
+import re
+import sys
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-__all__ = ["register"]
+__all__ = ["register", "report_lines", "secret_warnings"]
+
+DEFAULT_CELL_TIMEOUT = 300.0
+"""Seconds one notebook cell may run (a blocked log source must not hang a run)."""
+
+_SECRET_NAME = re.compile(r"(?i)(password|passwd|secret|token|api_?key|credential)")
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"expected a positive number of seconds, got {text!r}")
+    return value
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -49,12 +72,59 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--png", action="store_true", help="also each figure as PNG (needs Chromium; slower)"
     )
+    parser.add_argument(
+        "--cell-timeout",
+        type=_seconds,
+        default=None,
+        metavar="SECONDS",
+        help="longest one notebook cell may run (default 300, mcops.runner.CELL_TIMEOUT); "
+        "a cell that takes longer fails the run, evidence is still written",
+    )
     parser.set_defaults(handler=run)
+
+
+def secret_warnings(parameters: Mapping[str, Any]) -> list[str]:
+    """One line per parameter that carries a secret in clear on the command line (shell
+    history, ``ps``): a URL password, a password flag, a token given literally."""
+    from mcops.secrets import is_env_reference, redact_text
+
+    lines = []
+    for name, value in parameters.items():
+        if not isinstance(value, str) or not value or is_env_reference(value):
+            continue
+        if redact_text(value) != value or _SECRET_NAME.search(name):
+            env = name.upper()
+            lines.append(
+                f"warning: -p {name} carries a secret on the command line (shell history, ps); "
+                f"export {env}=... and pass -p {name}=env:{env} instead"
+            )
+    return lines
+
+
+def report_lines(summary: Mapping[str, Any], *, error: str) -> list[str]:
+    """The verdict and findings of a run — or, for an errored run, its error once and
+    the findings that did run, with no verdict."""
+    from mcops.display import findings_table_text, severity_lines
+
+    if error:
+        lines = [f"error: {error}"]
+        ran = [f for f in summary.get("findings", []) if f.get("checked", True)]
+        if ran:
+            lines += ["checked before the error:", findings_table_text(ran)]
+        return lines
+    lines = []
+    severity = summary.get("severity")
+    if severity:
+        first, *rest = severity_lines({**severity, "next_scenarios": []})
+        lines.append(f"severity {first}")
+        lines += [f"  {line}" for line in rest]
+    if summary.get("findings"):
+        lines.append(findings_table_text(summary["findings"]))
+    return lines
 
 
 def run(args: argparse.Namespace) -> int:
     from mcops.bundle_figures import want_png
-    from mcops.display import findings_table_text, severity_lines
     from mcops.next_steps import next_commands
     from mcops.params import parse_assignment
     from mcops.runner import run_scenario
@@ -67,6 +137,8 @@ def run(args: argparse.Namespace) -> int:
     for text in args.raw:
         name, value = parse_assignment(text, raw=True)
         parameters[name] = value
+    for line in secret_warnings(parameters):
+        print(line, file=sys.stderr)
     result = run_scenario(
         args.scenario,
         parameters,
@@ -74,23 +146,16 @@ def run(args: argparse.Namespace) -> int:
         notebooks_dir=args.notebooks,
         fail_on=args.fail_on,
         progress=not args.no_progress,
+        **({"cell_timeout": args.cell_timeout} if args.cell_timeout else {}),
     )
     summary = result.summary
     print(f"{result.scenario}: {result.status} in {result.seconds:.1f} s")
+    for line in report_lines(summary, error=result.error):
+        print(line)
     print(f"evidence: {result.out_dir}")
-    severity = summary.get("severity")
-    if severity:
-        first, *rest = severity_lines({**severity, "next_scenarios": []})
-        print(f"severity {first}")
-        for line in rest:
-            print(f"  {line}")
-    if summary["findings"]:
-        print(findings_table_text(summary["findings"]))
-    if result.error:
-        print(f"error: {result.error}")
     if result.exit_code == 1:
         print(f"a finding reached {args.fail_on} (--fail-on): exit 1")
-    scenarios = (severity or {}).get("next_scenarios") or []
+    scenarios = [] if result.error else (summary.get("severity") or {}).get("next_scenarios")
     if scenarios:
         print("next:")
         for command in next_commands(scenarios, parameters):

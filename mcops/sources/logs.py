@@ -98,6 +98,16 @@ def _read_file(path: str) -> pd.DataFrame:
     try:
         if file.is_dir():
             raise IsADirectoryError(21, "Is a directory", path)
+        if file.exists() and not file.is_file():
+            # a FIFO, socket or device: opening or reading it may block forever
+            raise SourceConfigError(
+                f"log file {path} is not a regular file (a FIFO, socket or device), "
+                "so it is not read: reading it could block the run",
+                source="logs",
+                target=f"file:{path}",
+                fix="point log_source at a regular log file, e.g. a copy of the stream: "
+                "file:/var/log/mcops/server.log",
+            )
         with pa.OSFile(str(file)) as handle:  # into an Arrow buffer: no bytes copy
             data = handle.read_buffer()
     except FileNotFoundError:

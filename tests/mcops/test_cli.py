@@ -155,3 +155,44 @@ def test_secrets_never_reach_any_evidence_file(tmp_path):
     health = summary["findings"][0]
     assert health["detail"] == "***"
     assert "postgresql://ops:***@db/catbird" in health["title"]
+
+
+def test_a_password_on_the_command_line_gets_one_warning_line():
+    from mcops.commands.run import secret_warnings
+
+    given = {
+        "database_url": f"postgresql://u:{PASSWORD}@h/db",
+        "admin_token": TOKEN,
+        "service_url": "http://127.0.0.1:8080",
+        "prometheus_url": "env:PROM",
+        "window": "1h",
+    }
+    lines = secret_warnings(given)
+    assert len(lines) == 2
+    assert lines[0].startswith("warning: -p database_url") and "env:DATABASE_URL" in lines[0]
+    assert "env:ADMIN_TOKEN" in lines[1]
+    assert not any(PASSWORD in line or TOKEN in line for line in lines)
+    assert secret_warnings({"database_url": "env:DATABASE_URL", "admin_token": ""}) == []
+
+
+def test_an_errored_run_states_its_error_once_first_and_no_verdict():
+    from mcops.commands.run import report_lines
+
+    why = "database: refused (127.0.0.1:1) — fix: give a reachable source"
+    summary = {
+        "status": "error",
+        "severity": {"scheme": "SEV", "level": "SEV4", "reason": "No check found a problem"},
+        "findings": [
+            {"check": c, "level": "info", "title": f"not checked: {why}", "checked": False}
+            for c in ("epoch_consistency", "duplicate_epochs", "sequence_gaps")
+        ]
+        + [{"check": "health", "level": "ok", "title": "healthy", "checked": True}],
+    }
+    error = f"no check of scenario 'db_consistency' could run — {why}"
+    lines = report_lines(summary, error=error)
+    text = "\n".join(lines)
+    assert lines[0] == f"error: {error}"
+    assert text.count("refused") == 1 and "SEV4" not in text and "No check found" not in text
+    assert "healthy" in text  # what did run is still shown
+    ok = report_lines({**summary, "status": "ok"}, error="")
+    assert ok[0].startswith("severity SEV4")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -68,3 +69,43 @@ def test_wrong_type_names_parameter_type_and_value(declared, name, value, expect
 def test_good_values_pass_through(declared):
     given = {"window": "15m", "apply_remediation": True, "database_url": "env:DB", "until": None}
     assert check_parameters(given, declared, scenario="ok_check") == given
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "expected"),
+    [
+        ("service_url", "localhost:8080", "not an http(s) URL"),
+        ("prometheus_url", "prometheus:9090", "not an http(s) URL"),
+        ("database_url", "db.internal/catbird", "not a SQLAlchemy URL"),
+        ("window", "yesterday", "not a duration"),
+        ("window", "0m", "must be positive"),
+        ("until", "yesterday", "not an ISO 8601 time"),
+        ("incident_started", "10 minutes ago", "not an ISO 8601 time"),
+        ("severity_scheme", "SEV1", "not one of SEV or P"),
+        ("platform", "k8s", "not one of local or kubernetes"),
+        ("log_source", "files:/var/log/x.log", "not understood"),
+        ("log_source", "k8s:dark-tower", "namespace and a label selector"),
+    ],
+)
+def test_values_are_judged_before_any_kernel(declared, name, value, expected):
+    with pytest.raises(ParameterError, match=re.escape(expected)) as err:
+        check_parameters({name: value}, declared, scenario="ok_check")
+    assert "\n" not in str(err.value) and err.value.name == name
+
+
+def test_well_formed_values_pass_and_a_url_password_is_not_repeated(declared):
+    given = {
+        "service_url": "https://mc.example:8443",
+        "prometheus_url": "http://127.0.0.1:9090",
+        "database_url": "postgresql+psycopg://ops@db/catbird",
+        "window": "2d",
+        "until": "2026-11-23T10:00:00Z",
+        "incident_started": "2026-11-23T09:00:00+00:00",
+        "severity_scheme": "P",
+        "platform": "kubernetes",
+        "log_source": "k8s:dark-tower/app=meeting-controller",
+    }
+    assert check_parameters(given, declared, scenario="ok_check") == given
+    with pytest.raises(ParameterError) as err:
+        check_parameters({"service_url": "//ops:s3cret@host"}, declared, scenario="ok_check")
+    assert "s3cret" not in str(err.value)

@@ -180,3 +180,11 @@ def test_empty_file(tmp_path):
     frame = read_logs(f"file:{path}")
     assert frame.empty and frame.attrs["malformed"] == 0
     assert "raw" in frame.columns
+
+
+def test_a_fifo_is_refused_up_front_not_read(tmp_path):
+    """Opening a FIFO without a writer blocks forever; it is refused before any open."""
+    fifo = tmp_path / "server.log"
+    os.mkfifo(fifo)
+    with pytest.raises(SourceConfigError, match=r"not a regular file .* fix: point log_source"):
+        read_logs(f"file:{fifo}")
