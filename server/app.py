@@ -7,7 +7,7 @@ status its exception class carries; malformed input is a 4xx, never a 500.
 from __future__ import annotations
 
 import asyncio
-import json
+import traceback
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -33,7 +33,16 @@ from server.conversation import (
     SendMessage,
     UpdateRead,
 )
-from server.errors import Invalid, NotFound, ServerError
+from server.edge import (
+    Limits,
+    MalformedRequest,
+    did_list,
+    ident,
+    json_size,
+    parse_json,
+)
+from server.edge import read_body as _read_body
+from server.errors import Invalid, NotFound, ServerError, Unavailable
 from server.logs import get_logger
 from server.meeting import CreateMeeting, EndMeeting, Join, LeaveMeeting, Relay
 from server.services import Services
@@ -43,12 +52,6 @@ __all__ = ["MalformedRequest", "create_app"]
 
 log = get_logger("http")
 XRPC = "/xrpc/blue.catbird.mls."
-
-
-class MalformedRequest(Invalid):
-    """The body is not JSON, or not a JSON object (400)."""
-
-    http_status = 400
 
 
 # -- request helpers -----------------------------------------------------------------
@@ -65,7 +68,8 @@ def _user(request: Request) -> str:
             "missing bearer token: send 'Authorization: Bearer <token>' "
             "(mint one with `mcops-server token <did>`)"
         )
-    did = verify_user_token(token, _services(request).settings.auth_secret)
+    settings = _services(request).settings
+    did = verify_user_token(token, settings.auth_secret, max_did_length=settings.max_did_length)
     if did is None:
         raise Unauthorized("invalid token: it was not minted with this server's AUTH_SECRET")
     return did
@@ -83,52 +87,48 @@ def _admin(request: Request) -> None:
     raise Unauthorized("invalid token: admin endpoints need ADMIN_TOKEN")
 
 
+def _limits(request: Request) -> Limits:
+    return request.app.state.limits  # type: ignore[no-any-return]
+
+
 async def _body(request: Request) -> dict[str, Any]:
-    raw = await request.body()
-    if not raw.strip():
-        return {}
-    try:
-        body = json.loads(raw)
-    except (json.JSONDecodeError, UnicodeDecodeError) as err:
-        raise MalformedRequest(
-            f"request body is not JSON ({err})",
-            fix="send a JSON object with Content-Type: application/json",
-        ) from None
-    if not isinstance(body, dict):
-        raise MalformedRequest("request body must be a JSON object", fix='e.g. {"convo_id": "c1"}')
-    return body
+    limits = _limits(request)
+    raw = await _read_body(request, limit=limits.max_body_bytes)
+    return parse_json(raw, max_depth=limits.max_json_depth)
 
 
-def _text(body: dict[str, Any], name: str, *, required: bool = True) -> str | None:
+def _id(request: Request, body: dict[str, Any], name: str, *, required: bool = True) -> str | None:
     value = body.get(name)
     if value is None:
         if required:
             raise Invalid(f"missing field {name!r}", fix=f'send {{"{name}": "..."}}')
         return None
-    if not isinstance(value, str) or not value.strip() or len(value) > 128:
-        raise Invalid(f"field {name!r} must be a non-empty string of at most 128 characters")
-    return value
+    return ident(value, f"field {name!r}", max_length=_limits(request).max_id_length)
 
 
-def _did_list(body: dict[str, Any], *, required: bool) -> tuple[str, ...]:
-    value = body.get("did_list")
-    if value is None and not required:
-        return ()
-    if not isinstance(value, list) or (required and not value):
-        raise Invalid(
-            "field 'did_list' must be a non-empty list of dids",
-            fix='e.g. {"did_list": ["did:plc:bob"]}',
-        )
-    if not all(isinstance(did, str) and did.strip() and len(did) <= 256 for did in value):
-        raise Invalid("every entry of 'did_list' must be a non-empty string")
-    return tuple(value)
+def _did_list(request: Request, body: dict[str, Any], *, required: bool) -> tuple[str, ...]:
+    limits = _limits(request)
+    return did_list(
+        body,
+        required=required,
+        max_entries=limits.max_did_list,
+        max_length=limits.max_did_length,
+    )
 
 
 def _query(request: Request, name: str) -> str:
     value = request.query_params.get(name)
     if not value:
         raise Invalid(f"missing query parameter {name!r}", fix=f"add ?{name}=...")
-    return value
+    return ident(value, f"query parameter {name!r}", max_length=_limits(request).max_id_length)
+
+
+def _path_id(request: Request, name: str) -> str:
+    return ident(
+        request.path_params[name],
+        f"path parameter {name!r}",
+        max_length=_limits(request).max_id_length,
+    )
 
 
 # -- health, readiness, metrics --------------------------------------------------------
@@ -169,16 +169,16 @@ async def metrics(request: Request) -> Response:
 async def create_convo(request: Request) -> Response:
     did = _user(request)
     body = await _body(request)
-    convo_id = _text(body, "convo_id", required=False) or f"convo-{uuid.uuid4().hex[:12]}"
-    message = CreateConvo(did, _did_list(body, required=False))
+    convo_id = _id(request, body, "convo_id", required=False) or f"convo-{uuid.uuid4().hex[:12]}"
+    message = CreateConvo(did, _did_list(request, body, required=False))
     return JSONResponse(await _services(request).conversation(convo_id, message))
 
 
 async def add_members(request: Request) -> Response:
     did = _user(request)
     body = await _body(request)
-    convo_id = str(_text(body, "convo_id"))
-    message = AddMembers(did, _did_list(body, required=True))
+    convo_id = str(_id(request, body, "convo_id"))
+    message = AddMembers(did, _did_list(request, body, required=True))
     log.trace(f"[add_members] START - convo: {convo_id}", convo_id=convo_id)
     reply = await _services(request).conversation(convo_id, message)
     log.trace(f"[add_members] COMPLETE - new_epoch: {reply['new_epoch']}", convo_id=convo_id)
@@ -188,7 +188,7 @@ async def add_members(request: Request) -> Response:
 async def send_message(request: Request) -> Response:
     did = _user(request)
     body = await _body(request)
-    convo_id = str(_text(body, "convo_id"))
+    convo_id = str(_id(request, body, "convo_id"))
     ciphertext = body.get("ciphertext")
     if not isinstance(ciphertext, str):
         raise Invalid("field 'ciphertext' must be a string", fix='send {"ciphertext": "..."}')
@@ -211,13 +211,13 @@ async def get_unread_count(request: Request) -> Response:
 
 async def update_read(request: Request) -> Response:
     did = _user(request)
-    convo_id = str(_text(await _body(request), "convo_id"))
+    convo_id = str(_id(request, await _body(request), "convo_id"))
     return JSONResponse(await _services(request).conversation(convo_id, UpdateRead(did)))
 
 
 async def leave_convo(request: Request) -> Response:
     did = _user(request)
-    convo_id = str(_text(await _body(request), "convo_id"))
+    convo_id = str(_id(request, await _body(request), "convo_id"))
     return JSONResponse(await _services(request).conversation(convo_id, Leave(did)))
 
 
@@ -227,21 +227,23 @@ async def leave_convo(request: Request) -> Response:
 async def create_meeting(request: Request) -> Response:
     did = _user(request)
     body = await _body(request)
-    meeting_id = _text(body, "meeting_id", required=False) or f"meeting-{uuid.uuid4().hex[:12]}"
+    meeting_id = (
+        _id(request, body, "meeting_id", required=False) or f"meeting-{uuid.uuid4().hex[:12]}"
+    )
     return JSONResponse(await _services(request).meeting(meeting_id, CreateMeeting(did)))
 
 
 async def join_meeting(request: Request) -> Response:
     did = _user(request)
     await _body(request)
-    meeting_id = request.path_params["meeting_id"]
+    meeting_id = _path_id(request, "meeting_id")
     return JSONResponse(await _services(request).meeting(meeting_id, Join(did)))
 
 
 async def leave_meeting(request: Request) -> Response:
     did = _user(request)
-    connection_id = str(_text(await _body(request), "connection_id"))
-    meeting_id = request.path_params["meeting_id"]
+    connection_id = str(_id(request, await _body(request), "connection_id"))
+    meeting_id = _path_id(request, "meeting_id")
     return JSONResponse(
         await _services(request).meeting(meeting_id, LeaveMeeting(did, connection_id))
     )
@@ -250,25 +252,24 @@ async def leave_meeting(request: Request) -> Response:
 async def meeting_message(request: Request) -> Response:
     did = _user(request)
     body = await _body(request)
-    connection_id = str(_text(body, "connection_id"))
+    connection_id = str(_id(request, body, "connection_id"))
     if "body" not in body:
         raise Invalid("missing field 'body'", fix='send {"connection_id": "...", "body": ...}')
-    meeting_id = request.path_params["meeting_id"]
-    return JSONResponse(
-        await _services(request).meeting(meeting_id, Relay(did, connection_id, body["body"]))
-    )
+    meeting_id = _path_id(request, "meeting_id")
+    relay = Relay(did, connection_id, body["body"], size=json_size(body["body"]))
+    return JSONResponse(await _services(request).meeting(meeting_id, relay))
 
 
 async def end_meeting(request: Request) -> Response:
     _user(request)
     await _body(request)
-    meeting_id = request.path_params["meeting_id"]
+    meeting_id = _path_id(request, "meeting_id")
     return JSONResponse(await _services(request).meeting(meeting_id, EndMeeting("requested")))
 
 
 async def get_meeting(request: Request) -> Response:
     _user(request)
-    ref = await _services(request).meeting_ref(request.path_params["meeting_id"])
+    ref = await _services(request).meeting_ref(_path_id(request, "meeting_id"))
     return JSONResponse(await ref.ask(GetState()))
 
 
@@ -346,7 +347,7 @@ async def admin_stop_idle(request: Request) -> Response:
 
 async def admin_end_meeting(request: Request) -> Response:
     _admin(request)
-    meeting_id = request.path_params["meeting_id"]
+    meeting_id = _path_id(request, "meeting_id")
     return JSONResponse(await _services(request).meeting(meeting_id, EndMeeting("admin")))
 
 
@@ -379,27 +380,63 @@ async def admin_clear_fault(request: Request) -> Response:
 # -- errors and app --------------------------------------------------------------------
 
 
+_INTERNAL = (
+    "the server failed to answer this request; its log line with this correlation_id "
+    "has the cause — report it with the correlation_id"
+)
+
+
+def _failure(
+    request: Request, exc: BaseException, status: int, error: str, message: str
+) -> Response:
+    """A 5xx: logged with its traceback under a correlation id the caller also gets.
+
+    The body never carries the exception's own text: a database error's text holds
+    the SQL statement and its bound parameters.
+    """
+    correlation_id = uuid.uuid4().hex[:16]
+    log.error(
+        f"{request.method} {request.url.path} -> {status} [{correlation_id}]: "
+        f"{type(exc).__name__}: {exc}"[:4000],
+        error_type=type(exc).__name__,
+        correlation_id=correlation_id,
+        backtrace="".join(traceback.format_exception(exc))[-8000:],
+    )
+    headers = {"X-Correlation-Id": correlation_id}
+    if status == 503:
+        headers["Retry-After"] = str(getattr(exc, "retry_after", 1))
+    return JSONResponse(
+        {"error": error, "message": message, "correlation_id": correlation_id},
+        status_code=status,
+        headers=headers,
+    )
+
+
 async def _server_error(request: Request, exc: Exception) -> Response:
     status = int(getattr(exc, "http_status", 500))
-    if status >= 500:
-        log.warn(
-            f"{request.method} {request.url.path} -> {status}: {exc}", error_type=type(exc).__name__
-        )
-    return JSONResponse({"error": type(exc).__name__, "message": str(exc)}, status_code=status)
+    if status < 500:
+        return JSONResponse({"error": type(exc).__name__, "message": str(exc)}, status_code=status)
+    if status == 500:
+        # the class name is safe to show (ActorCrashed); the text may quote SQL
+        return _failure(request, exc, 500, type(exc).__name__, _INTERNAL)
+    # 503 / 504 messages are composed by this server and name no data
+    return _failure(request, exc, status, type(exc).__name__, str(exc))
+
+
+async def _unexpected(request: Request, exc: Exception) -> Response:
+    return _failure(request, exc, 500, "InternalError", _INTERNAL)
 
 
 async def _database_error(request: Request, exc: Exception) -> Response:
-    log.error(
-        f"{request.method} {request.url.path} -> 503: database error: {exc}"[:2000],
-        error_type=type(exc).__name__,
-    )
-    return JSONResponse(
-        {
-            "error": "DatabaseUnavailable",
-            "message": f"the database did not answer ({type(exc).__name__}); check /ready, the "
-            "pool (db_pool_connections_active) and DATABASE_URL",
-        },
-        status_code=503,
+    if isinstance(exc, PoolTimeout):
+        return await _server_error(request, Unavailable.pool_exhausted())
+    return _failure(
+        request,
+        exc,
+        503,
+        "DatabaseUnavailable",
+        f"the database did not answer ({type(exc).__name__}); check /ready, the "
+        "pool (db_pool_connections_active) and DATABASE_URL",
     )
 
 
@@ -410,6 +447,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         services = await Services.start(settings or Settings.from_env())
         app.state.services = services
+        app.state.limits = Limits.from_settings(services.settings)
         try:
             yield
         finally:
@@ -449,5 +487,6 @@ def create_app(settings: Settings | None = None) -> Starlette:
             ServerError: _server_error,
             PoolTimeout: _database_error,
             DBAPIError: _database_error,
+            Exception: _unexpected,
         },
     )

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 
 from server.errors import ServerError
 
 __all__ = [
+    "DID",
     "Forbidden",
     "Unauthorized",
     "bearer",
@@ -20,6 +22,9 @@ __all__ = [
     "verify_user_token",
 ]
 
+DID = re.compile(r"did:[A-Za-z0-9._:%-]+")
+"""The shape of a did: did:<method>:<id> in ASCII (W3C DID syntax, loosely)."""
+
 
 def user_token(did: str, secret: str) -> str:
     """The bearer token of user ``did`` under ``secret``."""
@@ -27,10 +32,16 @@ def user_token(did: str, secret: str) -> str:
     return f"{did}.{digest}"
 
 
-def verify_user_token(token: str, secret: str) -> str | None:
-    """The did the token was minted for, or None when it is not valid."""
+def verify_user_token(token: str, secret: str, *, max_did_length: int = 256) -> str | None:
+    """The did the token was minted for, or None when it is not valid.
+
+    A token that is not ASCII, or whose did is not a did within `max_did_length`,
+    is simply invalid (401), never an error.
+    """
+    if not token.isascii():
+        return None
     did, sep, _ = token.rpartition(".")
-    if not sep or not did:
+    if not sep or len(did) > max_did_length or not DID.fullmatch(did):
         return None
     if hmac.compare_digest(user_token(did, secret), token):
         return did
@@ -39,7 +50,7 @@ def verify_user_token(token: str, secret: str) -> str | None:
 
 def is_admin(token: str, admin_token: str) -> bool:
     """Constant-time comparison with the admin token."""
-    return hmac.compare_digest(token.encode(), admin_token.encode())
+    return hmac.compare_digest(token.encode("utf-8", "replace"), admin_token.encode())
 
 
 def bearer(authorization: str | None) -> str | None:

@@ -14,8 +14,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+
 from server.actors import Actor, ActorKey, Registry
-from server.errors import ActorStopped, Conflict, MailboxFull, NotAMember, NotFound
+from server.errors import ActorStopped, Conflict, MailboxFull, NotAMember, NotFound, Unavailable
 from server.faults import Faults
 from server.logs import get_logger
 from server.store.repository import Store
@@ -108,6 +110,20 @@ class ConversationActor(Actor):
         return self.key.actor_id
 
     async def on_start(self) -> None:
+        # pool exhaustion is a refusal (503, retry), not a crash: nothing was loaded
+        try:
+            await self._load()
+        except PoolTimeout:
+            raise Unavailable.pool_exhausted() from None
+
+    async def on_receive(self, message: Any) -> Any:
+        # a refusal, not a crash: the transaction did not commit, the state is intact
+        try:
+            return await self._handle(message)
+        except PoolTimeout:
+            raise Unavailable.pool_exhausted() from None
+
+    async def _load(self) -> None:
         snapshot = await self._deps.store.load_conversation(self.convo_id)
         if snapshot is None:
             if not self._creating:
@@ -127,7 +143,7 @@ class ConversationActor(Actor):
             actor_type=ACTOR_TYPE,
         )
 
-    async def on_receive(self, message: Any) -> Any:
+    async def _handle(self, message: Any) -> Any:
         delay = self._deps.faults.handling_delay(ACTOR_TYPE)
         if delay:
             await asyncio.sleep(delay)

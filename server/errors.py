@@ -156,3 +156,12 @@ class Unavailable(DomainError):
     def __init__(self, message: str, *, fix: str = "", retry_after: int = 1) -> None:
         self.retry_after = retry_after
         super().__init__(message, fix=fix)
+
+    @classmethod
+    def pool_exhausted(cls) -> Unavailable:
+        """No database connection came free within POOL_TIMEOUT."""
+        return cls(
+            "every database connection is in use (no free connection within POOL_TIMEOUT)",
+            fix="retry after Retry-After seconds; check db_pool_connections_active and "
+            "raise DATABASE_MAX_CONNECTIONS or find the slow queries",
+        )

@@ -8,6 +8,7 @@ Set through ``PUT /admin/faults`` or the FAULTS environment variable at start.
 from __future__ import annotations
 
 import asyncio
+import math
 import random
 import threading
 import time
@@ -16,10 +17,10 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from server.errors import Invalid
+from server.errors import Invalid, Unavailable
 from server.logs import get_logger
 
-__all__ = ["FAULTS", "Faults"]
+__all__ = ["FAULTS", "FaultNotApplied", "Faults"]
 
 log = get_logger("faults")
 
@@ -37,12 +38,37 @@ FAULTS: dict[str, dict[str, tuple[type, bool]]] = {
     "cpu_burn": {"duty": (float, True)},
 }
 
+# inclusive bounds of the numeric parameters: what a lab can survive and still clear
+BOUNDS: dict[str, tuple[float, float]] = {
+    "latency_ms": (0, 60_000),
+    "delay_ms": (0, 60_000),
+    "hold": (0, 10_000),
+    "mb": (0, 4096),
+    "rate": (0, 1),
+    "duty": (0, 1),
+}
+MAX_TEXT = 128  # string parameters name ids and actor types
+
+
+class FaultNotApplied(Unavailable):
+    """Applying a fault failed (e.g. no memory for the ballast); it was not left active."""
+
+    def __init__(self, name: str, error: BaseException) -> None:
+        self.name = name
+        self.error = error
+        super().__init__(
+            f"fault {name} could not be applied ({type(error).__name__}) and is not active",
+            fix="retry with smaller parameters; see GET /admin/faults",
+        )
+
 
 def _validate(name: str, params: Any) -> dict[str, Any]:
     if name not in FAULTS:
         raise Invalid(f"unknown fault {name!r}", fix=f"use one of {', '.join(sorted(FAULTS))}")
     if not isinstance(params, Mapping):
-        raise Invalid(f"fault {name} needs a JSON object of parameters, got {params!r}")
+        raise Invalid(
+            f"fault {name} needs a JSON object of parameters, got {type(params).__name__}"
+        )
     spec = FAULTS[name]
     unknown = set(params) - set(spec)
     if unknown:
@@ -54,20 +80,29 @@ def _validate(name: str, params: Any) -> dict[str, Any]:
                 raise Invalid(f"fault {name} needs {param!r}", fix=f"e.g. {{{param!r}: ...}}")
             continue
         value = params[param]
-        ok = (
-            isinstance(value, str)
-            if kind is str
-            else (isinstance(value, int | float) and not isinstance(value, bool))
-        )
-        if not ok:
-            raise Invalid(f"fault {name}: {param} must be a {kind.__name__}, got {value!r}")
+        if kind is str:
+            if not isinstance(value, str) or not value or len(value) > MAX_TEXT:
+                raise Invalid(
+                    f"fault {name}: {param} must be a non-empty string of at most "
+                    f"{MAX_TEXT} characters"
+                )
+            if not value.isprintable():
+                raise Invalid(f"fault {name}: {param} must not contain control characters")
+            clean[param] = value
+            continue
+        if not isinstance(value, int | float) or isinstance(value, bool):
+            raise Invalid(
+                f"fault {name}: {param} must be a {kind.__name__}, got {type(value).__name__}"
+            )
+        low, high = BOUNDS[param]
+        # NaN and infinity fail this too: they would break every JSON view of the faults
+        finite = not isinstance(value, float) or math.isfinite(value)
+        if not (finite and low <= value <= high):
+            raise Invalid(
+                f"fault {name}: {param} must be a finite number between {low:g} and {high:g}",
+                fix=f"e.g. {{{param!r}: {high / 10:g}}}",
+            )
         clean[param] = kind(value)
-    for ratio in ("rate", "duty"):
-        if ratio in clean and not 0 <= clean[ratio] <= 1:
-            raise Invalid(f"fault {name}: {ratio} must be between 0 and 1")
-    for positive in ("latency_ms", "delay_ms", "hold", "mb"):
-        if positive in clean and clean[positive] < 0:
-            raise Invalid(f"fault {name}: {positive} must be >= 0")
     return clean
 
 
@@ -150,6 +185,23 @@ class Faults:
         if name in self._active:
             await self._release(name)
         self._active[name] = params
+        try:
+            await self._side_effects(name, params)
+        except Exception as error:
+            # a fault whose side effect failed is not active: undo what did happen
+            del self._active[name]
+            await self._release(name)
+            log.error(
+                f"Fault {name} could not be applied: {type(error).__name__}: {error}",
+                fault=name,
+                error_type=type(error).__name__,
+            )
+            raise FaultNotApplied(name, error) from None
+        log.warn(f"Fault injected: {name}", fault=name, params=params)
+        if self._on_change:
+            await self._on_change(name, True)
+
+    async def _side_effects(self, name: str, params: dict[str, Any]) -> None:
         if name == "pool_exhaustion":
             await self._hold_connections(int(params["hold"]))
         elif name == "memory_pressure":
@@ -163,9 +215,6 @@ class Faults:
                 name="mcops-cpu-burn",
                 daemon=True,
             ).start()
-        log.warn(f"Fault injected: {name}", fault=name, params=params)
-        if self._on_change:
-            await self._on_change(name, True)
 
     async def _release(self, name: str) -> None:
         if name == "pool_exhaustion":

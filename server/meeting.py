@@ -15,8 +15,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+
 from server.actors import Actor, ActorKey
-from server.errors import Conflict, NotAMember, NotFound, PayloadTooLarge
+from server.errors import Conflict, NotAMember, NotFound, PayloadTooLarge, Unavailable
 from server.faults import Faults
 from server.logs import get_logger
 from server.store.repository import Store
@@ -130,6 +132,20 @@ class MeetingActor(Actor):
         return self.key.actor_id
 
     async def on_start(self) -> None:
+        # pool exhaustion is a refusal (503, retry), not a crash: nothing was loaded
+        try:
+            await self._load()
+        except PoolTimeout:
+            raise Unavailable.pool_exhausted() from None
+
+    async def on_receive(self, message: Any) -> Any:
+        # a refusal, not a crash: the transaction did not commit, the state is intact
+        try:
+            return await self._handle(message)
+        except PoolTimeout:
+            raise Unavailable.pool_exhausted() from None
+
+    async def _load(self) -> None:
         row = await self._deps.store.load_meeting(self.meeting_id)
         if row is None:
             if not self._creating:
@@ -154,7 +170,7 @@ class MeetingActor(Actor):
     async def on_stop(self, reason: str) -> None:
         self._deps.stats.connections.pop(self.meeting_id, None)
 
-    async def on_receive(self, message: Any) -> Any:
+    async def _handle(self, message: Any) -> Any:
         delay = self._deps.faults.handling_delay(ACTOR_TYPE)
         if delay:
             await asyncio.sleep(delay)
