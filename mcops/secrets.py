@@ -31,6 +31,7 @@ __all__ = [
     "MASK",
     "Redactor",
     "is_env_reference",
+    "redact_prose",
     "redact_text",
     "redact_url",
     "redact_value",
@@ -188,6 +189,19 @@ def redact_text(text: str) -> str:
     text = _QUERY_SECRET_ANYWHERE.sub(lambda m: f"{m.group(1)}{MASK}", text)
     text = _FLAG_SECRET.sub(lambda m: f"{m.group(1)}{MASK}", text)
     return _BEARER.sub(lambda m: f"{m.group(1)}{MASK}", text)
+
+
+#: ``password=x``, ``PGPASSWORD: x``, ``the token is x`` as a person types them into prose.
+_KEYWORD_SECRET = re.compile(
+    r"(?i)(\b[\w-]*(?:password|passwd|pwd|token|secret|api[-_]?key)\b\s*(?:[=:]\s*|\s+is\s+))"
+    r"(?!\*\*\*)([^\s'\",;]+)"
+)
+
+
+def redact_prose(text: str) -> str:
+    """`redact_text`, plus a value after a secret's name (``password=x``, ``token: x``,
+    ``the password is x``): for what people type (an audit reason), not for code."""
+    return _KEYWORD_SECRET.sub(lambda m: f"{m.group(1)}{MASK}", redact_text(text))
 
 
 def redact_value(value: Any) -> Any:

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from mcops.jsonable import dumps
-from mcops.secrets import redact_value
+from mcops.secrets import redact_prose, redact_value
 from mcops.utc import now
 
 __all__ = ["AuditLog", "AuditRecord", "operator", "resolve_audit_path"]
@@ -80,7 +80,9 @@ class AuditLog:
         """Write one line and fsync it: a crash right after must not lose the record."""
         path = self.path
         path.parent.mkdir(parents=True, exist_ok=True)
-        line = dumps(redact_value(asdict(record)))
+        data = asdict(record)
+        data["reason"] = redact_prose(data["reason"])  # typed by a person: "password=..."
+        line = dumps(redact_value(data))
         with path.open("a", encoding="utf-8") as fh:
             fh.write(line + "\n")
             fh.flush()

@@ -37,7 +37,7 @@ from mcops.display import rows_table_html
 from mcops.errors import ActionRefused, RemediationError, ScopeExceeded, StalePlan
 from mcops.jsonable import canonical_hash, dumps
 from mcops.remediate.audit import AuditLog, AuditRecord
-from mcops.secrets import redact_text
+from mcops.secrets import redact_prose, redact_text
 from mcops.utc import now
 
 __all__ = [
@@ -328,7 +328,7 @@ class Remediation(abc.ABC):
             "target": self.target,
             "mode": mode,
             "plan_hash": plan.plan_hash,
-            "reason": redact_text(self.reason),
+            "reason": redact_prose(self.reason),
         }
 
     def _write_intent(self, mode: str, plan: Plan) -> None:

@@ -3,6 +3,10 @@
 Registered by the top-level CLI through `add_subcommand` (alias `register`). Process
 actions (restart_local_server, set_pool_size) need a process handle and are driven from
 the lab or a notebook, not from here.
+
+Every bad input — an unknown action, a malformed or unknown --target, a missing source
+flag, a database or cluster that cannot be reached — is one line on stderr and exit 2
+(`McopsError`, printed by `mcops.cli.main`), never a traceback.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from mcops.durations import parse_positive_duration
-from mcops.errors import ParameterError
+from mcops.errors import McopsError, ParameterError, SourceUnreachable, connection_state
 from mcops.remediate.audit import AuditLog
 from mcops.remediate.base import Action
 from mcops.remediate.report import run_action
@@ -58,8 +62,26 @@ def _targets(pairs: list[str]) -> dict[str, Any]:
             outer, inner = key.split(".", 1)
             out.setdefault(outer, {})[inner] = value
         else:
-            out[key] = _CONVERT.get(key, str)(value)
+            out[key] = _convert(key, value, pair)
     return out
+
+
+def _convert(key: str, value: str, pair: str) -> Any:
+    convert = _CONVERT.get(key, str)
+    try:
+        return convert(value)
+    except ParameterError as err:
+        raise ParameterError(f"--target {pair!r}: {err}", name=key) from None
+    except ValueError:
+        kind = getattr(convert, "__name__", "value").lstrip("_")
+        raise ParameterError(
+            f"--target {pair!r}: {key} must be {'an' if kind == 'int' else 'a'} {kind} "
+            f"(e.g. {key}={_EXAMPLE.get(kind, '1')})",
+            name=key,
+        ) from None
+
+
+_EXAMPLE = {"int": "5", "float": "3600", "bool": "true", "duration": "1h"}
 
 
 def _need(value: str | None, flag: str, action: str) -> str:
@@ -140,21 +162,68 @@ ACTIONS: Mapping[str, Callable[[argparse.Namespace, dict[str, Any]], Action]] = 
 
 def build_action(args: argparse.Namespace) -> Action:
     """The action named by `args.action`, built from `--target` and the source flags."""
+    build = ACTIONS.get(args.action)
+    if build is None:
+        raise ParameterError(
+            f"no remediation {args.action!r} — fix: use one of: {', '.join(sorted(ACTIONS))}",
+            name="action",
+        )
     target = _targets(args.target)
     try:
-        return ACTIONS[args.action](args, target)
+        return build(args, target)
     except TypeError as err:  # an unknown or missing --target key
         raise ParameterError(f"{args.action}: {err}; see `mcops remediate --help`") from err
 
 
 def _handle(args: argparse.Namespace) -> int:
-    action = build_action(args)
-    report = run_action(action, apply=args.apply)
+    from mcops.secrets import is_env_reference, redact_text
+
+    for flag, value in (("--database-url", args.database_url), ("--admin-token", args.admin_token)):
+        secret = flag == "--admin-token" or redact_text(value or "") != value
+        if value and secret and not is_env_reference(value):
+            env = flag.lstrip("-").replace("-", "_").upper()
+            print(
+                f"warning: {flag} carries a secret on the command line (shell history, "
+                f"ps); export {env}=... and pass {flag} env:{env} instead",
+                file=sys.stderr,
+            )
+    try:
+        action = build_action(args)
+        report = run_action(action, apply=args.apply)
+    except McopsError:
+        raise
+    except Exception as err:  # a driver, client or config error: one line, not a traceback
+        raise _unreachable(args, err) from err
     print(report)
     if report.result is None and not report.plan.empty:
         print("plan only: nothing was changed (add --apply to apply exactly this plan)")
     sys.stdout.flush()
     return 0
+
+
+def _unreachable(args: argparse.Namespace, err: Exception) -> McopsError:
+    """A failure to reach the target, said in one line with what happened and the fix."""
+    from mcops.secrets import redact_text
+
+    first = (redact_text(str(err)).strip().splitlines() or [""])[0][:300]
+    flag = next(
+        (
+            f
+            for f, v in (
+                ("--database-url", args.database_url),
+                ("--service-url", args.service_url),
+                ("--kube-host", args.kube_host),
+            )
+            if v
+        ),
+        "--kube-context",
+    )
+    return SourceUnreachable(
+        f"{args.action}: could not plan: {type(err).__name__}: {first}",
+        source=flag.lstrip("-"),
+        state=connection_state(err),
+        fix=f"check {flag} and that the target is up and reachable, then run again",
+    )
 
 
 def add_subcommand(subparsers: argparse._SubParsersAction) -> None:
@@ -168,9 +237,7 @@ def add_subcommand(subparsers: argparse._SubParsersAction) -> None:
         "env:DATABASE_URL`; `mcops remediate scale --target namespace=dark-tower "
         "--target deployment=meeting-controller --target replicas=5 --apply`.",
     )
-    parser.add_argument(
-        "action", choices=sorted(ACTIONS), metavar="ACTION", help=", ".join(sorted(ACTIONS))
-    )
+    parser.add_argument("action", metavar="ACTION", help=", ".join(sorted(ACTIONS)))
     parser.add_argument(
         "--target",
         action="append",

@@ -134,3 +134,56 @@ def test_every_kubernetes_action_of_the_runbooks_is_reachable_from_the_cli():
         )
     )
     assert daily.name == "schedule_daily_restart"
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (["nope"], "no remediation 'nope'"),
+        (["reset_epoch", "--target", "convo_id"], "must be KEY=VALUE"),
+        (["reset_epoch", "--target", "convo_id=c1", "--target", "max_rows=lots"], "an int"),
+        (["end_stale_meetings", "--target", "older_than=soon"], "not a duration"),
+        (["reset_epoch", "--target", "convo_id=c1"], "needs --database-url"),
+        (["reset_epoch", "--target", "convoid=c1", "--database-url", "{db}"], "unexpected"),
+        (["reset_epoch", "--target", "convo_id=c1", "--database-url", "nonsense"], "not a"),
+        (["reset_epoch", "--target", "convo_id=c1", "--database-url", "env:MCOPS_UNSET_X"], "env"),
+        (
+            ["reset_epoch", "--target", "convo_id=c1", "--database-url", "{pg}"],
+            "127.0.0.1:1",
+        ),
+        (
+            [
+                "scale",
+                "--kube-host",
+                "http://127.0.0.1:1",
+                "--target",
+                "namespace=n",
+                "--target",
+                "deployment=d",
+                "--target",
+                "replicas=3",
+            ],
+            "refused",
+        ),
+    ],
+)
+def test_every_bad_input_is_one_line_and_exit_2(db, capsys, argv, expected):
+    from mcops.cli import main
+
+    url, _ = db
+    pg = "postgresql://ops:s3cret@127.0.0.1:1/catbird"
+    argv = [a.replace("{db}", url).replace("{pg}", pg) for a in argv]
+    assert main(["remediate", *argv]) == 2
+    err = capsys.readouterr().err
+    lines = [line for line in err.splitlines() if not line.startswith("warning:")]
+    assert len(lines) == 1 and lines[0].startswith("mcops remediate: "), err
+    assert expected in lines[0] and "Traceback" not in err and "s3cret" not in err
+
+
+def test_a_password_on_the_command_line_is_warned_about(db, capsys):
+    from mcops.cli import main
+
+    main(["remediate", "nope", "--database-url", "postgresql://ops:s3cret@h/db"])
+    err = capsys.readouterr().err
+    assert "warning: --database-url carries a secret" in err and "env:DATABASE_URL" in err
+    assert "s3cret" not in err

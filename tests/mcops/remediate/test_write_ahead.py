@@ -66,3 +66,13 @@ def test_a_tampered_plan_is_refused(engine, audit, backups):
     assert snapshot(engine) == before
     assert [r["result"] for r in audit.records()] == ["refused", "refused"]
     assert action.apply(plan).changed == 1  # the plan as made still applies
+
+
+def test_a_password_typed_into_the_reason_is_not_written(engine, audit, backups):
+    seed(engine)
+    reason = "INC-9 password=hunter2, see postgresql://ops:s3cret@db/x; the token is abc123"
+    action = ResetEpoch(engine, "c1", audit=audit, backup_dir=backups, reason=reason)
+    action.apply(action.plan())
+    text = audit.path.read_text()
+    assert "hunter2" not in text and "s3cret" not in text and "abc123" not in text
+    assert all(r["reason"].startswith("INC-9 password=***") for r in audit.records())
