@@ -66,6 +66,8 @@ class IncrementUnread(NamedTuple):
     """Sent by the actor to itself after an app message: +1 for every other member."""
 
     sender: str
+    message_id: int | None = None
+    """The message counted: members who joined after it was stored are not counted."""
 
 
 class GetEpoch(NamedTuple):
@@ -157,7 +159,7 @@ class ConversationActor(Actor):
                 fix="create it with blue.catbird.mls.createConvo",
             )
         if isinstance(message, IncrementUnread):
-            return await self._increment_unread(message.sender)
+            return await self._increment_unread(message.sender, message.message_id)
         did = message.sender if isinstance(message, AddMembers | SendMessage) else message.did
         self._require_member(did)
         if isinstance(message, AddMembers):
@@ -246,14 +248,15 @@ class ConversationActor(Actor):
         try:
             if me is None:
                 raise LookupError("own ref missing")
-            me.tell(IncrementUnread(sender))
+            me.tell(IncrementUnread(sender, message_id))
         except (MailboxFull, ActorStopped, LookupError):
             # nothing is lost: with no room to queue it, count inline
-            await self._increment_unread(sender)
+            await self._increment_unread(sender, message_id)
         return {"message_id": message_id, "seq": seq, "epoch": self.current_epoch}
 
-    async def _increment_unread(self, sender: str) -> None:
-        await self._deps.store.increment_unread(self.convo_id, sender=sender)
-        for did in self.unread:
-            if did != sender:
-                self.unread[did] += 1
+    async def _increment_unread(self, sender: str, message_id: int | None = None) -> None:
+        counted = await self._deps.store.increment_unread(
+            self.convo_id, sender=sender, message_id=message_id
+        )
+        for did in counted & self.unread.keys():
+            self.unread[did] += 1

@@ -221,19 +221,31 @@ class Store:
             )
             return int(result.scalar_one())
 
-    async def increment_unread(self, convo_id: str, *, sender: str) -> None:
-        """unread_count + 1 for every active member except the sender."""
+    async def increment_unread(
+        self, convo_id: str, *, sender: str, message_id: int | None = None
+    ) -> set[str]:
+        """unread_count + 1 for every active member except the sender; the dids counted.
+
+        With ``message_id``, only members who had joined when that message was stored:
+        the count may run after an addMembers that was queued behind it.
+        """
+        conditions = [
+            members.c.convo_id == convo_id,
+            members.c.member_did != sender,
+            members.c.left_at.is_(None),
+        ]
+        if message_id is not None:
+            sent_at = select(messages.c.created_at).where(messages.c.id == message_id)
+            conditions.append(members.c.joined_at <= sent_at.scalar_subquery())
         async with self.engine.begin() as conn:
-            await self._exec(
+            counted = await self._exec(
                 conn,
                 update(members)
-                .where(
-                    members.c.convo_id == convo_id,
-                    members.c.member_did != sender,
-                    members.c.left_at.is_(None),
-                )
-                .values(unread_count=members.c.unread_count + 1),
+                .where(*conditions)
+                .values(unread_count=members.c.unread_count + 1)
+                .returning(members.c.member_did),
             )
+            return set(counted.scalars())
 
     async def mark_read(self, convo_id: str, *, did: str) -> None:
         async with self.engine.begin() as conn:
