@@ -337,8 +337,11 @@ async def admin_actor_stop(request: Request) -> Response:
 async def admin_stop_idle(request: Request) -> Response:
     _admin(request)
     idle = (await _body(request)).get("idle_seconds")
-    if not isinstance(idle, int | float) or isinstance(idle, bool) or idle < 0:
-        raise Invalid("idle_seconds must be a number >= 0", fix='e.g. {"idle_seconds": 3600}')
+    number = isinstance(idle, int | float) and not isinstance(idle, bool)
+    if not number or not 0 <= idle <= 10**9:  # NaN fails the comparison too
+        raise Invalid(
+            "idle_seconds must be a finite number >= 0", fix='e.g. {"idle_seconds": 3600}'
+        )
     keys = await _services(request).registry.stop_idle(float(idle))
     return JSONResponse(
         {"stopped": [{"actor_type": k.actor_type, "actor_id": k.actor_id} for k in keys]}

@@ -326,3 +326,9 @@ def test_settings_refuse_limits_the_schema_cannot_hold():
         Settings.from_env({"MESSAGE_TIMEOUT": "nan"})
     assert Settings.from_env({"MESSAGE_TIMEOUT": "4"}).pool_timeout == 2.0
     assert json.dumps(Settings().public())  # every limit is shown by /admin/config
+
+
+@pytest.mark.parametrize("raw", [b'{"idle_seconds": NaN}', b'{"idle_seconds": -Infinity}'])
+def test_stop_idle_needs_a_finite_number(server, admin, raw):
+    headers = {"Content-Type": "application/json"}
+    refused(admin.post("/admin/actors/stop-idle", content=raw, headers=headers), 422)
