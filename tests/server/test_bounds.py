@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import resource
 import socket
 import subprocess
 import sys
@@ -256,3 +257,42 @@ def test_a_bad_database_url_is_one_line_and_exit_2(url, named):
     assert len(lines) == 1 and "Traceback" not in done.stderr, done.stderr
     assert named in lines[0] and "DATABASE_URL" in lines[0], lines[0]
     assert "wrong" not in lines[0]  # the password is masked
+
+
+# -- descriptors -----------------------------------------------------------------------
+
+
+def test_600_idle_sockets_do_not_starve_a_server_with_512_descriptors(tmp_path):
+    """The tester's case: the server keeps answering (503 while full, then 200)."""
+    port = free_port()
+    env = {
+        **os.environ,
+        "DATABASE_URL": _sqlite(tmp_path),
+        "ADMIN_TOKEN": ADMIN_TOKEN,
+        "HTTP_REQUEST_TIMEOUT": "2",
+        "LOG_FILE": str(tmp_path / "server.log"),
+    }
+
+    def low_fd_limit() -> None:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (512, 512))
+
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "server", "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        preexec_fn=low_fd_limit,
+    )
+    url = f"http://127.0.0.1:{port}/health"
+    sockets: list[socket.socket] = []
+    try:
+        wait_for(lambda: _status(url) == 200, timeout=30, what="the server to start")
+        sockets = [socket.create_connection(("127.0.0.1", port)) for _ in range(600)]
+        assert _status(url) in (200, 503)  # answered either way, never a hang
+        wait_for(lambda: _status(url) == 200, timeout=10, what="/health with 600 idle sockets")
+        assert proc.poll() is None
+    finally:
+        for sock in sockets:
+            sock.close()
+        proc.terminate()
+        proc.wait(timeout=15)
