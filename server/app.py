@@ -1,21 +1,19 @@
 """The HTTP API of server/README.md on Starlette: parse, authorise, call Services.
 
 Every error is JSON ``{"error": <Code>, "message": <what and how to fix>}`` with the
-status its exception class carries; malformed input is a 4xx, never a 500.
+status its exception class carries (server/failures.py); malformed input is a 4xx,
+never a 500: bodies, ids and dids are read and checked within bounds by server/edge.py.
 """
 
 from __future__ import annotations
 
 import asyncio
-import traceback
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
 from prometheus_client import CONTENT_TYPE_LATEST
-from sqlalchemy.exc import DBAPIError
-from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -42,7 +40,8 @@ from server.edge import (
     parse_json,
 )
 from server.edge import read_body as _read_body
-from server.errors import Invalid, NotFound, ServerError, Unavailable
+from server.errors import Invalid, NotFound
+from server.failures import exception_handlers
 from server.logs import get_logger
 from server.meeting import CreateMeeting, EndMeeting, Join, LeaveMeeting, Relay
 from server.services import Services
@@ -380,67 +379,7 @@ async def admin_clear_fault(request: Request) -> Response:
     return JSONResponse(_services(request).faults.active())
 
 
-# -- errors and app --------------------------------------------------------------------
-
-
-_INTERNAL = (
-    "the server failed to answer this request; its log line with this correlation_id "
-    "has the cause — report it with the correlation_id"
-)
-
-
-def _failure(
-    request: Request, exc: BaseException, status: int, error: str, message: str
-) -> Response:
-    """A 5xx: logged with its traceback under a correlation id the caller also gets.
-
-    The body never carries the exception's own text: a database error's text holds
-    the SQL statement and its bound parameters.
-    """
-    correlation_id = uuid.uuid4().hex[:16]
-    log.error(
-        f"{request.method} {request.url.path} -> {status} [{correlation_id}]: "
-        f"{type(exc).__name__}: {exc}"[:4000],
-        error_type=type(exc).__name__,
-        correlation_id=correlation_id,
-        backtrace="".join(traceback.format_exception(exc))[-8000:],
-    )
-    headers = {"X-Correlation-Id": correlation_id}
-    if status == 503:
-        headers["Retry-After"] = str(getattr(exc, "retry_after", 1))
-    return JSONResponse(
-        {"error": error, "message": message, "correlation_id": correlation_id},
-        status_code=status,
-        headers=headers,
-    )
-
-
-async def _server_error(request: Request, exc: Exception) -> Response:
-    status = int(getattr(exc, "http_status", 500))
-    if status < 500:
-        return JSONResponse({"error": type(exc).__name__, "message": str(exc)}, status_code=status)
-    if status == 500:
-        # the class name is safe to show (ActorCrashed); the text may quote SQL
-        return _failure(request, exc, 500, type(exc).__name__, _INTERNAL)
-    # 503 / 504 messages are composed by this server and name no data
-    return _failure(request, exc, status, type(exc).__name__, str(exc))
-
-
-async def _unexpected(request: Request, exc: Exception) -> Response:
-    return _failure(request, exc, 500, "InternalError", _INTERNAL)
-
-
-async def _database_error(request: Request, exc: Exception) -> Response:
-    if isinstance(exc, PoolTimeout):
-        return await _server_error(request, Unavailable.pool_exhausted())
-    return _failure(
-        request,
-        exc,
-        503,
-        "DatabaseUnavailable",
-        f"the database did not answer ({type(exc).__name__}); check /ready, the "
-        "pool (db_pool_connections_active) and DATABASE_URL",
-    )
+# -- app ----------------------------------------------------------------------------------
 
 
 def create_app(settings: Settings | None = None) -> Starlette:
@@ -486,10 +425,5 @@ def create_app(settings: Settings | None = None) -> Starlette:
     return Starlette(
         routes=routes,
         lifespan=lifespan,
-        exception_handlers={
-            ServerError: _server_error,
-            PoolTimeout: _database_error,
-            DBAPIError: _database_error,
-            Exception: _unexpected,
-        },
+        exception_handlers=exception_handlers(),
     )
