@@ -228,7 +228,8 @@ def _execute(
                 kernel_name=kernel_name,
                 progress_bar=progress,
                 log_output=False,
-                request_save_on_cell_execute=False,
+                # into memory (memory_io), so a cell that times out leaves what ran before
+                request_save_on_cell_execute=True,
                 cwd=str(notebook.parent),
                 execution_timeout=cell_timeout,  # a blocked source must not hang the run
                 # the kernel's own start-up chatter (TCP notice) is not evidence
