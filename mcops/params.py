@@ -128,12 +128,21 @@ def check_parameters(
                 name=name,
             )
         checked[name] = _check_type(spec, value)
-        if isinstance(value, str) and value.strip() and not value.startswith("env:"):
-            _check_value(name, value.strip())
+        if isinstance(value, str):
+            _check_value(name, _resolved(value).strip())
     return checked
 
 
-_HTTP_URLS = ("service_url", "prometheus_url")
+def _resolved(value: str) -> str:
+    """An ``env:NAME`` value as the kernel will see it (unset: judged later, by the runner,
+    which names the variable); the value is never echoed unmasked."""
+    import os
+
+    if value.startswith("env:"):
+        return os.environ.get(value[4:], "")
+    return value
+
+
 _CHOICES: Mapping[str, tuple[str, ...]] = {
     "severity_scheme": ("SEV", "P"),
     "platform": ("local", "kubernetes"),
@@ -142,6 +151,8 @@ _CHOICES: Mapping[str, tuple[str, ...]] = {
 
 def _check_value(name: str, value: str) -> None:
     """The shape of a known parameter's value; ParameterError naming the fix."""
+    if not value:
+        return
     if name in _CHOICES:
         if value not in _CHOICES[name]:
             raise ParameterError(

@@ -109,3 +109,13 @@ def test_well_formed_values_pass_and_a_url_password_is_not_repeated(declared):
     with pytest.raises(ParameterError) as err:
         check_parameters({"service_url": "//ops:s3cret@host"}, declared, scenario="ok_check")
     assert "s3cret" not in str(err.value)
+
+
+def test_an_env_value_is_judged_as_the_kernel_would_see_it(declared, monkeypatch):
+    monkeypatch.setenv("MCOPS_TEST_DB", "ops:s3cret@db.internal/catbird")
+    with pytest.raises(ParameterError, match="not a SQLAlchemy URL") as err:
+        check_parameters({"database_url": "env:MCOPS_TEST_DB"}, declared, scenario="ok_check")
+    assert "s3cret" not in str(err.value)
+    monkeypatch.setenv("MCOPS_TEST_DB", "postgresql://ops:s3cret@db.internal/catbird")
+    given = {"database_url": "env:MCOPS_TEST_DB", "service_url": "env:MCOPS_UNSET_HERE"}
+    assert check_parameters(given, declared, scenario="ok_check") == given
