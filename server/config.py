@@ -15,6 +15,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from server.errors import Invalid
+from server.faults import validate_fault
+
 __all__ = ["LOG_LEVELS", "Settings", "SettingsError"]
 
 LOG_LEVELS = ("trace", "debug", "info", "warn", "error")
@@ -249,4 +252,7 @@ class _Reader:
             ) from err
         if not isinstance(value, dict) or not all(isinstance(v, dict) for v in value.values()):
             raise SettingsError(f"{name} must be a JSON object of objects, like PUT /admin/faults")
-        return value
+        try:
+            return {fault: validate_fault(fault, params) for fault, params in value.items()}
+        except Invalid as err:
+            raise SettingsError(f"{name}: {err}") from None

@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from server.errors import Invalid, Unavailable
 from server.logs import get_logger
 
-__all__ = ["FAULTS", "FaultNotApplied", "Faults"]
+__all__ = ["FAULTS", "FaultNotApplied", "Faults", "validate_fault"]
 
 log = get_logger("faults")
 
@@ -62,7 +62,8 @@ class FaultNotApplied(Unavailable):
         )
 
 
-def _validate(name: str, params: Any) -> dict[str, Any]:
+def validate_fault(name: str, params: Any) -> dict[str, Any]:
+    """The parameters of fault `name`, checked and converted; raise Invalid (422)."""
     if name not in FAULTS:
         raise Invalid(f"unknown fault {name!r}", fix=f"use one of {', '.join(sorted(FAULTS))}")
     if not isinstance(params, Mapping):
@@ -161,7 +162,7 @@ class Faults:
         """Validate all, then apply each; return the active faults."""
         if not isinstance(faults, Mapping):
             raise Invalid('faults must be a JSON object like {"slow_db": {"latency_ms": 50}}')
-        clean = {name: _validate(name, params) for name, params in faults.items()}
+        clean = {name: validate_fault(name, params) for name, params in faults.items()}
         for name, params in clean.items():
             await self._apply(name, params)
         return self.active()

@@ -332,3 +332,11 @@ def test_settings_refuse_limits_the_schema_cannot_hold():
 def test_stop_idle_needs_a_finite_number(server, admin, raw):
     headers = {"Content-Type": "application/json"}
     refused(admin.post("/admin/actors/stop-idle", content=raw, headers=headers), 422)
+
+
+def test_faults_from_the_environment_are_checked_like_the_api():
+    with pytest.raises(SettingsError, match="finite"):
+        Settings.from_env({"FAULTS": '{"slow_db": {"latency_ms": NaN}}'})
+    assert Settings.from_env({"FAULTS": '{"slow_db": {"latency_ms": 5}}'}).faults == {
+        "slow_db": {"latency_ms": 5.0}
+    }

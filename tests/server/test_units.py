@@ -13,7 +13,7 @@ from server import logs
 from server.auth import is_admin, user_token, verify_user_token
 from server.config import Settings, SettingsError
 from server.errors import Conflict, Invalid
-from server.faults import _validate
+from server.faults import validate_fault
 from server.metrics import P95Window
 from server.store.engine import async_url, create_engine, create_tables, pool_stats
 from server.store.repository import Store, utcnow
@@ -80,13 +80,13 @@ def test_p95_window_forgets_old_samples():
 
 
 def test_fault_validation():
-    assert _validate("slow_db", {"latency_ms": 5}) == {"latency_ms": 5.0}
+    assert validate_fault("slow_db", {"latency_ms": 5}) == {"latency_ms": 5.0}
     with pytest.raises(Invalid, match="unknown fault"):
-        _validate("meteor", {})
+        validate_fault("meteor", {})
     with pytest.raises(Invalid, match="rate"):
-        _validate("gc_heartbeat_failure", {"rate": 1.5})
+        validate_fault("gc_heartbeat_failure", {"rate": 1.5})
     with pytest.raises(Invalid, match="needs 'convo_id'"):
-        _validate("crash_loop", {})
+        validate_fault("crash_loop", {})
 
 
 def test_log_lines_are_json_with_ids():
