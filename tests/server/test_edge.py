@@ -41,9 +41,9 @@ SQL_WORDS = ("SELECT", "INSERT", "UPDATE", "parameters", "[SQL", "sqlite3", "psy
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    url = f"sqlite:///{tmp_path_factory.mktemp('edge') / 'mcops.db'}"
-    with running_server(url, env=ENV) as srv:
+def server(module_db_url: str) -> Iterator[ServerProcess]:
+    """On SQLite and on PostgreSQL, which is the one that refuses a NUL byte."""
+    with running_server(module_db_url, env=ENV) as srv:
         with srv.client(ALICE) as alice:
             alice.post(
                 XRPC + "createConvo", json={"convo_id": "edge", "did_list": [BOB]}
