@@ -51,7 +51,15 @@ def _serve(args: argparse.Namespace) -> int:
         timeout_keep_alive=settings.http_keepalive_timeout,
         backlog=4096,
     )
-    uvicorn.Server(config).run()
+    server = uvicorn.Server(config)
+    server.run()
+    if not server.started:  # the lifespan failed after the checks above passed
+        print(
+            "mcops-server: startup failed (the reason is in the log); check DATABASE_URL "
+            "and that the database accepts connections",
+            file=sys.stderr,
+        )
+        return 3
     return 0
 
 
