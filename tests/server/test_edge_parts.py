@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
+
+import httpx
 import pytest
+from sqlalchemy.exc import OperationalError
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
 
 from server.auth import user_token, verify_user_token
 from server.edge import MalformedRequest, did, did_list, ident, json_size, parse_json
 from server.errors import Invalid
+from server.failures import exception_handlers
 
 
 def test_depth_is_measured_outside_strings_and_stops_early():
@@ -53,3 +62,31 @@ def test_tokens_that_are_not_ascii_or_not_dids_are_invalid_not_errors():
 
 def test_json_size_counts_compact_utf8_bytes():
     assert json_size({"a": "é"}) == len('{"a":"\\u00e9"}')
+
+
+async def _broken(request: Request) -> Response:
+    raise RuntimeError("SELECT secret FROM vault WHERE id = 'x'")
+
+
+async def _database(request: Request) -> Response:
+    raise OperationalError("SELECT 1", {"p": "bound-secret"}, Exception("down"))
+
+
+def test_an_unexpected_error_is_a_500_with_a_correlation_id_and_no_text():
+    app = Starlette(
+        routes=[Route("/broken", _broken), Route("/database", _database)],
+        exception_handlers=exception_handlers(),
+    )
+
+    async def go() -> tuple[httpx.Response, httpx.Response]:
+        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+        async with httpx.AsyncClient(transport=transport, base_url="http://edge") as client:
+            return await client.get("/broken"), await client.get("/database")
+
+    broken, database = asyncio.run(go())
+    assert broken.status_code == 500 and "secret" not in broken.text
+    assert broken.json()["error"] == "InternalError"
+    assert broken.json()["correlation_id"] == broken.headers["X-Correlation-Id"]
+    assert database.status_code == 503
+    assert "bound-secret" not in database.text and "SELECT" not in database.text
+    assert database.headers["Retry-After"] == "1" and database.json()["correlation_id"]
