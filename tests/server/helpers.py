@@ -77,3 +77,23 @@ def wait_for(check: Callable[[], bool], *, timeout: float = 10.0, what: str = ""
             return
         time.sleep(0.1)
     raise AssertionError(f"timed out after {timeout}s waiting for {what or check}")
+
+
+SQL_WORDS = ("SELECT", "INSERT", "UPDATE", "parameters", "[SQL", "sqlite3", "psycopg")
+"""What must never appear in an answer: a database error's text quotes its statement."""
+
+
+def total(server: ServerProcess, name: str) -> float:
+    """The sum of every sample of `name` in /metrics (all label values)."""
+    text = httpx.get(f"{server.url}/metrics", timeout=10).text
+    return sum(
+        s.value
+        for family in text_string_to_metric_families(text)
+        for s in family.samples
+        if s.name == name
+    )
+
+
+def crashes(server: ServerProcess) -> float:
+    """Every crash counted: meeting panics and conversation crashes (and timeouts, drops)."""
+    return total(server, "mc_actor_panics_total") + total(server, "actor_errors_total")

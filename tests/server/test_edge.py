@@ -16,13 +16,12 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 import sqlalchemy as sa
-from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from server.auth import user_token
 from server.config import Settings, SettingsError
 from server.faults import FaultNotApplied, Faults
-from tests.server.helpers import logs, wait_for
+from tests.server.helpers import SQL_WORDS, crashes, logs, wait_for
 from tests.support.server_process import AUTH_SECRET, ServerProcess, running_server
 
 pytestmark = pytest.mark.slow
@@ -37,7 +36,6 @@ ENV = {
     "MAX_DID_LIST": "100",
     "MEETING_INBOX_BYTES": "100000",
 }
-SQL_WORDS = ("SELECT", "INSERT", "UPDATE", "parameters", "[SQL", "sqlite3", "psycopg")
 
 
 @pytest.fixture(scope="module")
@@ -63,21 +61,6 @@ def admin(server: ServerProcess) -> Iterator[httpx.Client]:
         yield client
         for name in client.get("/admin/faults").json():
             client.delete(f"/admin/faults/{name}")
-
-
-def total(server: ServerProcess, name: str) -> float:
-    """The sum of every sample of `name` in /metrics (all label values)."""
-    text = httpx.get(f"{server.url}/metrics", timeout=10).text
-    return sum(
-        s.value
-        for family in text_string_to_metric_families(text)
-        for s in family.samples
-        if s.name == name
-    )
-
-
-def crashes(server: ServerProcess) -> float:
-    return total(server, "mc_actor_panics_total") + total(server, "actor_errors_total")
 
 
 def refused(response: httpx.Response, status: int) -> dict:

@@ -18,7 +18,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.server.test_edge import SQL_WORDS, crashes
+from tests.server.helpers import SQL_WORDS, crashes
 from tests.support.server_process import ADMIN_TOKEN, ServerProcess, running_server
 
 pytestmark = pytest.mark.slow
