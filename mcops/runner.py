@@ -53,6 +53,10 @@ KERNEL = "python3"
 
 #: Seconds one cell may run before the run fails (papermill ``execution_timeout``).
 CELL_TIMEOUT = 300.0
+_LATE = (
+    "a cell ran longer than {} s and was stopped (a source that blocks?) — fix: check "
+    "the sources, or give more time with --cell-timeout SECONDS"
+)
 
 EXIT_OK = 0
 EXIT_FAIL_ON = 1
@@ -170,12 +174,7 @@ def run_scenario(
     out.mkdir(parents=True, exist_ok=True)
     started_at = iso_now()
     executed, failure = _execute(
-        notebook,
-        given,
-        out=out,
-        kernel_name=kernel_name,
-        progress=progress,
-        cell_timeout=cell_timeout,
+        notebook, given, out=out, kernel_name=kernel_name, progress=progress, timeout=cell_timeout
     )
     summary = _write_evidence(
         scenario,
@@ -210,7 +209,7 @@ def _execute(
     out: Path,
     kernel_name: str,
     progress: bool,
-    cell_timeout: float | None = CELL_TIMEOUT,
+    timeout: float | None = CELL_TIMEOUT,
 ) -> tuple[Any, _Failure | None]:
     """Run papermill into memory; return the executed notebook (or None) and the failure."""
     import nbformat
@@ -228,31 +227,19 @@ def _execute(
                 kernel_name=kernel_name,
                 progress_bar=progress,
                 log_output=False,
-                # into memory (memory_io), so a cell that times out leaves what ran before
-                request_save_on_cell_execute=True,
+                request_save_on_cell_execute=True,  # in memory: a timeout keeps what ran
                 cwd=str(notebook.parent),
-                execution_timeout=cell_timeout,  # a blocked source must not hang the run
+                execution_timeout=timeout,  # a blocked source must not hang the run
                 # the kernel's own start-up chatter (TCP notice) is not evidence
                 extra_arguments=["--IPKernelApp.log_level=ERROR"],
             )
     except PapermillExecutionError as exc:
         failure = _Failure(str(exc.ename), str(exc.evalue))
     except Exception as exc:  # dead kernel, timeout: still write what we have
-        failure = _Failure(type(exc).__name__, _timeout_text(exc, cell_timeout) or str(exc))
+        late = "timeout" in type(exc).__name__.lower()  # nbclient's CellTimeoutError
+        failure = _Failure(type(exc).__name__, _LATE.format(timeout) if late else str(exc))
     text = memory_io.take(key)
     return (nbformat.reads(text, as_version=4) if text else None), failure
-
-
-def _timeout_text(exc: Exception, cell_timeout: float | None) -> str:
-    """A cell that ran out of time, said with the fix; empty for other failures."""
-    if "timeout" not in type(exc).__name__.lower() and "timed out" not in str(exc).lower():
-        return ""
-    limit = f"{cell_timeout:g} s" if cell_timeout is not None else "its time"
-    return (
-        f"a cell ran longer than {limit} and was stopped (a source that blocks: a "
-        "FIFO, a stuck socket?) — fix: check the sources, or give more time with "
-        "--cell-timeout SECONDS"
-    )
 
 
 def _write_evidence(

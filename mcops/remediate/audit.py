@@ -19,11 +19,12 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from mcops.errors import ActionRefused, RemediationError
 from mcops.jsonable import dumps
 from mcops.secrets import redact_prose, redact_value
 from mcops.utc import now
 
-__all__ = ["AuditLog", "AuditRecord", "operator", "resolve_audit_path"]
+__all__ = ["AuditLog", "AuditRecord", "AuditUnwritable", "operator", "resolve_audit_path"]
 
 AUDIT_ENV = "MCOPS_AUDIT_LOG"
 EVIDENCE_ENV = "MCOPS_EVIDENCE_DIR"
@@ -65,6 +66,10 @@ class AuditRecord:
     error: str | None = None
 
 
+class AuditUnwritable(ActionRefused):
+    """The write-ahead intent could not be written, so nothing was attempted."""
+
+
 class AuditLog:
     """Appends redacted records to one JSONL file; never rewrites it."""
 
@@ -88,6 +93,32 @@ class AuditLog:
             fh.flush()
             os.fsync(fh.fileno())
         return path
+
+    def append_intent(self, record: AuditRecord) -> None:
+        """Write-ahead: append the intent, or refuse the change (`AuditUnwritable`)."""
+        try:
+            self.append(record)
+        except OSError as err:
+            raise AuditUnwritable(
+                f"{record.action} {record.mode} refused, nothing was changed: the audit log "
+                f"{self.path} cannot be written ({err.strerror or err}) — fix: make it "
+                "writable or point --audit-log / $MCOPS_AUDIT_LOG at a writable file",
+                action=record.action,
+            ) from err
+
+    def append_outcome(self, record: AuditRecord) -> None:
+        """Append what happened; an outcome that cannot be written is said, not hidden."""
+        try:
+            self.append(record)
+        except OSError as err:
+            raise RemediationError(
+                f"{record.action} {record.mode} {record.result} ({record.changed} changed) "
+                f"but its outcome could not be written to the audit log {self.path} "
+                f"({err.strerror or err}); the intent record written before the change, if "
+                "any, stands — record the outcome by hand",
+                action=record.action,
+                changed=record.changed,
+            ) from err
 
     def records(self) -> list[dict[str, Any]]:
         """Every record so far, oldest first (for notebooks and tests)."""

@@ -36,7 +36,7 @@ from typing import Any, ClassVar, Protocol, runtime_checkable
 from mcops.display import rows_table_html
 from mcops.errors import ActionRefused, RemediationError, ScopeExceeded, StalePlan
 from mcops.jsonable import canonical_hash, dumps
-from mcops.remediate.audit import AuditLog, AuditRecord
+from mcops.remediate.audit import AuditLog, AuditRecord, AuditUnwritable
 from mcops.secrets import redact_prose, redact_text
 from mcops.utc import now
 
@@ -333,43 +333,20 @@ class Remediation(abc.ABC):
 
     def _write_intent(self, mode: str, plan: Plan) -> None:
         """Write-ahead: the change is on disk as intended before anything is changed."""
-        try:
-            self.audit.append(
-                AuditRecord(
-                    **self._base(mode, plan), result="intent", before=_summary(plan.changes)
-                )
-            )
-        except OSError as err:
-            raise _AuditUnwritable(
-                f"{self.name} {mode} refused, nothing was changed: the audit log "
-                f"{self.audit.path} cannot be written ({err.strerror or err}) — fix: make it "
-                "writable or point --audit-log / $MCOPS_AUDIT_LOG at a writable file",
-                action=self.name,
-            ) from err
-
-    def _record(self, record: AuditRecord) -> None:
-        """Append an outcome; an audit that cannot be written is said, not hidden."""
-        try:
-            self.audit.append(record)
-        except OSError as err:
-            raise RemediationError(
-                f"{self.name} {record.mode} {record.result} ({record.changed} changed) but its "
-                f"outcome could not be written to the audit log {self.audit.path} "
-                f"({err.strerror or err}); the intent record written before the change, if "
-                "any, stands — record the outcome by hand",
-                action=self.name,
-                changed=record.changed,
-            ) from err
+        record = AuditRecord(
+            **self._base(mode, plan), result="intent", before=_summary(plan.changes)
+        )
+        self.audit.append_intent(record)
 
     def _audited(self, mode: str, plan: Plan, run: Callable[[], ApplyResult]) -> ApplyResult:
         base = self._base(mode, plan)
         try:
             result = run()
-        except _AuditUnwritable:
+        except AuditUnwritable:
             raise  # nothing changed, and there is nowhere to record the refusal
         except RemediationError as err:
             refused = isinstance(err, StalePlan | ScopeExceeded | ActionRefused)
-            self._record(
+            self.audit.append_outcome(
                 AuditRecord(
                     **base,
                     result="refused" if refused else "failed",
@@ -387,7 +364,7 @@ class Remediation(abc.ABC):
                 action=self.name,
                 changed=0,
             )
-            self._record(
+            self.audit.append_outcome(
                 AuditRecord(
                     **base,
                     result="failed",
@@ -397,7 +374,7 @@ class Remediation(abc.ABC):
                 )
             )
             raise wrapped from err
-        self._record(
+        self.audit.append_outcome(
             AuditRecord(
                 **base,
                 result="ok",
@@ -409,7 +386,3 @@ class Remediation(abc.ABC):
             )
         )
         return result
-
-
-class _AuditUnwritable(ActionRefused):
-    """The write-ahead intent could not be written, so nothing was attempted."""
