@@ -2,7 +2,8 @@
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 PYTEST_ARGS ?=
-# pytest workers: one per core (the notebook tests wait on kernels, servers and scrapes)
+# pytest workers: one per core (the notebook tests wait on kernels, servers and scrapes);
+# a test file stays on one worker (some files share a server between their tests)
 JOBS   ?= $(shell nproc 2>/dev/null || echo 2)
 
 .PHONY: setup system-deps postgres demo test test-fast lint clean
@@ -29,14 +30,14 @@ demo: setup
 
 test: setup system-deps postgres
 	$(VENV)/bin/ruff check .
-	$(PY) -m pytest -n $(JOBS) -m "not serial" $(PYTEST_ARGS)
+	$(PY) -m pytest -n $(JOBS) --dist loadfile -m "not serial" $(PYTEST_ARGS)
 	$(PY) -m pytest -m serial $(PYTEST_ARGS)
 
 # For quick iteration: every test that starts no real process (server, Prometheus,
 # kernel, browser, PostgreSQL), in parallel; about a minute. `make test` runs them all.
 test-fast: setup
 	$(VENV)/bin/ruff check .
-	$(PY) -m pytest -n $(JOBS) -m "not slow and not browser and not postgres and not serial" $(PYTEST_ARGS)
+	$(PY) -m pytest -n $(JOBS) --dist loadfile -m "not slow and not browser and not postgres and not serial" $(PYTEST_ARGS)
 
 lint: setup
 	$(VENV)/bin/ruff check .
