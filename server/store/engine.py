@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any, NamedTuple
 
+from sqlalchemy import create_engine as sa_create_engine
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError
@@ -130,6 +131,12 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 async def check_database(url: str, *, timeout: float = 2 * CONNECT_TIMEOUT) -> None:
     """Connect once to ``url`` and run ``SELECT 1``; raise DatabaseUnusable if it fails."""
     engine = create_engine(url, max_connections=1)
+    if engine.dialect.name == "sqlite":
+        # aiosqlite's worker thread outlives a failed connect and then writes to the
+        # closed loop (a traceback on stderr); the plain driver has no thread
+        await engine.dispose()
+        _check_sqlite(url)
+        return
     try:
         async with asyncio.timeout(timeout):
             async with engine.connect() as conn:
@@ -143,6 +150,18 @@ async def check_database(url: str, *, timeout: float = 2 * CONNECT_TIMEOUT) -> N
         raise _explain(url, err) from None
     finally:
         await engine.dispose()
+
+
+def _check_sqlite(url: str) -> None:
+    plain = make_url(async_url(url)).set(drivername="sqlite")
+    engine = sa_create_engine(plain, connect_args={"timeout": CONNECT_TIMEOUT})
+    try:
+        with engine.connect() as conn:
+            conn.exec_driver_sql("SELECT 1")
+    except Exception as err:
+        raise _explain(url, err) from None
+    finally:
+        engine.dispose()
 
 
 def _explain(url: str, err: Exception) -> DatabaseUnusable:
