@@ -231,7 +231,7 @@ def _execute(
                 cwd=str(notebook.parent),
                 execution_timeout=timeout,  # a blocked source must not hang the run
                 # the kernel's own start-up chatter (TCP notice) is not evidence
-                extra_arguments=["--IPKernelApp.log_level=ERROR"],
+                extra_arguments=["--IPKernelApp.log_level=CRITICAL"],
             )
     except PapermillExecutionError as exc:
         failure = _Failure(str(exc.ename), str(exc.evalue))
