@@ -76,3 +76,25 @@ def test_a_password_typed_into_the_reason_is_not_written(engine, audit, backups)
     text = audit.path.read_text()
     assert "hunter2" not in text and "s3cret" not in text and "abc123" not in text
     assert all(r["reason"].startswith("INC-9 password=***") for r in audit.records())
+
+
+class _FullDisk(AuditLog):
+    """Takes the intent, then the disk fills: the outcome cannot be written."""
+
+    def append(self, record):
+        if record.result != "intent":
+            raise OSError(28, "No space left on device")
+        return super().append(record)
+
+
+def test_an_outcome_that_cannot_be_written_is_said_and_the_intent_stands(engine, tmp_path):
+    from mcops.errors import RemediationError
+
+    seed(engine)
+    audit = _FullDisk(tmp_path / "audit.jsonl")
+    action = ResetEpoch(engine, "c1", audit=audit, backup_dir=tmp_path)
+    with pytest.raises(RemediationError, match=r"apply ok \(1 changed\) but its outcome") as err:
+        action.apply(action.plan())
+    assert err.value.changed == 1 and "No space left" in str(err.value)
+    (intent,) = audit.records()
+    assert intent["result"] == "intent" and intent["before"]["count"] == 1
