@@ -232,7 +232,7 @@ def _remediation_items(runs: Sequence[EvidenceRun]) -> list[ActionItem]:
             if record.get("mode") == "apply" and record.get("result") == "ok":
                 applied.add(action)
                 failed.pop(action, None)
-            elif record.get("result") in ("failed", "refused"):
+            elif record.get("result") in ("failed", "refused", "interrupted"):
                 failed[action] = record
         for item in run.remediations:
             if item.get("mode") == "plan" and int(item.get("changes") or 0) > 0:

@@ -221,4 +221,23 @@ def _audit(path: Path) -> tuple[Mapping[str, Any], ...]:
             record = {"action": "?", "result": "unreadable", "error": line[:200]}
         if isinstance(record, dict):
             records.append(record)
-    return tuple(records)
+    return tuple(_settled(records))
+
+
+def _settled(records: list[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    """Each step's outcome; a write-ahead ``intent`` only when no outcome followed it —
+    then it is a change that was under way when the process stopped (``interrupted``)."""
+
+    def key(record: Mapping[str, Any]) -> tuple[Any, ...]:
+        return (record.get("action"), record.get("plan_hash"), record.get("mode"))
+
+    settled: list[Mapping[str, Any]] = []
+    for i, record in enumerate(records):
+        if record.get("result") != "intent":
+            settled.append(record)
+        elif not any(
+            r.get("result") != "intent" and key(r) == key(record) for r in records[i + 1 :]
+        ):
+            why = "an intent with no outcome: the change was under way when the process stopped"
+            settled.append({**record, "result": "interrupted", "error": f"{why}; check the target"})
+    return settled

@@ -474,3 +474,25 @@ def test_relative_dirs_are_found_under_base(tmp_path, monkeypatch):
     assert [r.path for r in draft.runs] == dirs
     with pytest.raises(ParameterError, match="no evidence directory given"):
         build(" , ")
+
+
+def test_a_write_ahead_intent_is_no_event_unless_no_outcome_followed_it(tmp_path):
+    """The audit log writes an intent before each change and its outcome after: the
+    timeline shows the outcome; an intent alone is a change cut off mid-way (a P0 item)."""
+    step = {"target": "deploy/mc", "mode": "apply", "who": "oncall", "changed": 0}
+    audit = [
+        {**step, "action": "restart_service", "plan_hash": "a1", "result": "intent",
+         "when": "2026-03-01T10:00:39+00:00"},
+        {**step, "action": "restart_service", "plan_hash": "a1", "result": "ok", "changed": 1,
+         "when": "2026-03-01T10:00:40+00:00"},
+        {**step, "action": "delete_pod", "plan_hash": "b2", "result": "intent",
+         "when": "2026-03-01T10:01:00+00:00"},
+    ]  # fmt: skip
+    dirs = two_runs(tmp_path, audit=audit)
+    draft = build(dirs)
+    shown = [e.text for e in draft.events if e.kind == "remediation"]
+    assert len(shown) == 2
+    assert "restart_service" in shown[0] and ": ok" in shown[0]
+    assert "delete_pod" in shown[1] and "interrupted" in shown[1]
+    assert any("`delete_pod` interrupted" in item.action and item.priority == "P0"
+               for item in draft.actions)  # fmt: skip
