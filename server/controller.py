@@ -7,8 +7,10 @@ and timed, which is what runbook 004 Scenario 6 looks at.
 
 Every registration and heartbeat waits at most ``timeout`` (a locked row must not
 stall the loop); one that does not finish in time is a failure. The MC counts as
-registered only while its last successful write is younger than ``stale_after``, so
-mc_gc_registered and /ready turn 0 / not ready when the controller stops hearing us.
+ready only while its last successful write is younger than ``stale_after``: /ready turns
+not ready when the controller stops hearing us. mc_gc_registered keeps saying whether
+this MC's row is registered (runbook 004 Scenario 6 tells a registration that "goes
+late" — failing heartbeats, a stale last_heartbeat — from one that is gone).
 """
 
 from __future__ import annotations
@@ -26,6 +28,9 @@ from server.store.repository import Store
 __all__ = ["ControllerIdentity", "GlobalControllerClient", "HeartbeatFailed"]
 
 log = get_logger("gc")
+
+#: The least time one heartbeat may take (an UPDATE on a slow database takes seconds).
+HEARTBEAT_TIMEOUT_FLOOR = 5.0
 
 
 class HeartbeatFailed(RuntimeError):
@@ -61,8 +66,9 @@ class GlobalControllerClient:
         self._sessions = sessions
         self._interval = interval
         self._clock = clock
-        self.timeout = max(interval, 1.0)
-        """The bound on one registration or heartbeat, in seconds."""
+        self.timeout = max(interval, HEARTBEAT_TIMEOUT_FLOOR)
+        """The bound on one registration or heartbeat, in seconds: a slow database that
+        still answers is not a failed heartbeat; a locked row is one within seconds."""
         self.stale_after = stale_intervals * interval + self.timeout
         """Seconds after the last successful write at which registration lapses."""
         self._row = False
@@ -129,7 +135,7 @@ class GlobalControllerClient:
                 raise HeartbeatFailed(f"no registration for {mc_id}; re-registering")
         except Exception as err:
             self._metrics.heartbeats.labels("failure").inc()
-            self._set_registered(self._row)  # the gauge drops once registration is stale
+            self._set_registered(self._row)
             log.warn(f"GC heartbeat failed: {err}", mc_id=mc_id, error_type=type(err).__name__)
             if isinstance(err, HeartbeatFailed) and "re-registering" in str(err):
                 await self.register()
@@ -145,7 +151,7 @@ class GlobalControllerClient:
     async def run(self) -> None:
         """Register (retrying) and heartbeat until cancelled."""
         while True:
-            if not self.registered:
+            if not self._row:  # stale is not gone: heartbeats, not a re-registration, mend it
                 await self.register()
             else:
                 await self.heartbeat()
@@ -153,4 +159,4 @@ class GlobalControllerClient:
 
     def _set_registered(self, row: bool) -> None:
         self._row = row
-        self._metrics.gc_registered.set(1 if self.registered else 0)
+        self._metrics.gc_registered.set(1 if row else 0)

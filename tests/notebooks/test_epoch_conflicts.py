@@ -130,9 +130,11 @@ def remediations(run: Run) -> dict[str, dict]:
     return {r["action"]: r for r in run.summary["remediations"]}
 
 
-def audit_of(run: Run) -> list[dict]:
+def audit_of(run: Run, *, intents: bool = False) -> list[dict]:
+    """The audit's outcomes (with ``intents``: only the write-ahead records before them)."""
     path = run.out_dir / "audit.jsonl"
-    return [json.loads(line) for line in path.read_text().splitlines()]
+    records = [json.loads(line) for line in path.read_text().splitlines()]
+    return [r for r in records if (r["result"] == "intent") is intents]
 
 
 def set_fault(server, *, on: bool) -> None:
@@ -258,6 +260,10 @@ def test_plan_then_apply_then_nothing_left(db_url, tmp_path):
             ("delete_duplicate_commits", "ok"),
             ("reset_epoch", "ok"),
             ("add_unique_commit_epoch_index", "ok"),
+        }
+        # write-ahead: each change's intent was recorded before it
+        assert {r["action"] for r in audit_of(applied, intents=True)} == {
+            r["action"] for r in audit_of(applied)
         }
         for check in ("duplicates_removed", "epochs_reset", "unique_epoch_index"):
             assert applied.finding(check)["level"] == "ok", applied.finding(check)

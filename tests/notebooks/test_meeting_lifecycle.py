@@ -119,7 +119,7 @@ def test_lost_meetings_are_found_planned_and_ended(sqlite_url, tmp_path):
             (m, "active") for m in LOST
         ]
         audit = (tmp_path / "apply" / "audit.jsonl").read_text().splitlines()
-        assert [json.loads(line)["result"] for line in audit] == ["ok"]
+        assert [json.loads(line)["result"] for line in audit] == ["intent", "ok"]  # write-ahead
         assert applied.finding("stale_meetings_ended")["level"] == "ok"
 
         again = meeting_lifecycle(server, db_url, tmp_path / "again", "apply_remediation=True")

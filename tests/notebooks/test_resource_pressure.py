@@ -79,7 +79,10 @@ def test_memory_and_capacity_pressure_are_found_and_the_mc_drained(sqlite_url, t
             json.loads(line)
             for line in (tmp_path / "apply" / "audit.jsonl").read_text().splitlines()
         ]
-        assert [(r["action"], r["result"]) for r in audit] == [("mark_controller", "ok")]
+        assert [(r["action"], r["result"]) for r in audit] == [
+            ("mark_controller", "intent"),  # write-ahead: before the change
+            ("mark_controller", "ok"),
+        ]
 
         again = resource_pressure(server, sqlite_url, tmp_path / "again", "apply_remediation=True")
         assert again.exit_code == 0, again.output

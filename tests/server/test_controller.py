@@ -70,18 +70,18 @@ def test_a_hanging_heartbeat_fails_in_time_and_registration_lapses_when_stale():
             stale_intervals=3,
             clock=clock,
         )
-        assert gc.timeout == 1.0 and gc.stale_after == 0.3 + 1.0
+        assert gc.timeout == 5.0 and gc.stale_after == 0.3 + 5.0  # the floor: 5 s
         assert await gc.register() and gc.registered
         store.locked = True
         started = asyncio.get_running_loop().time()
         assert not await gc.heartbeat()
-        assert asyncio.get_running_loop().time() - started < 1.5
+        assert asyncio.get_running_loop().time() - started < 5.5
         assert sample("mc_gc_heartbeats_total", result="failure") == 1
         assert gc.registered  # one failure is not yet stale
         clock.now += gc.stale_after + 0.01
         assert not gc.registered
         assert not await gc.heartbeat()
-        assert sample("mc_gc_registered") == 0
+        assert sample("mc_gc_registered") == 1  # registered, gone late: /ready says stale
         store.locked = False
         assert await gc.heartbeat() and gc.registered
         assert sample("mc_gc_registered") == 1
