@@ -11,7 +11,7 @@ kernel starts, so a typo costs a line, not a 20-second kernel start.
 from __future__ import annotations
 
 import ast
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -24,6 +24,7 @@ __all__ = [
     "describe_notebook",
     "missing_common",
     "parse_assignment",
+    "parse_assignments",
     "parse_value",
 ]
 
@@ -91,6 +92,12 @@ def parse_assignment(text: str, *, raw: bool = False) -> tuple[str, Any]:
             name=name,
         )
     return name, value if raw else parse_value(value)
+
+
+def parse_assignments(parsed: Sequence[str], raw: Sequence[str] = ()) -> dict[str, Any]:
+    """``-p NAME=VALUE`` (parsed as papermill does) then ``-r NAME=VALUE`` (kept as text)."""
+    pairs = [parse_assignment(t) for t in parsed] + [parse_assignment(t, raw=True) for t in raw]
+    return dict(pairs)
 
 
 def describe_notebook(path: Path) -> dict[str, Parameter]:

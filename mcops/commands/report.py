@@ -79,20 +79,14 @@ def run(args: argparse.Namespace) -> int:
 
     from mcops.bundle_figures import want_png
     from mcops.errors import ParameterError
-    from mcops.params import parse_assignment
+    from mcops.params import parse_assignments
     from mcops.report_index import INDEX_HTML
     from mcops.report_run import run_report
 
     want_png(not args.no_png)  # a report is an attachment: images by default
     if args.jobs is not None and args.jobs < 1:
         raise ParameterError("--jobs must be 1 or more — fix: e.g. --jobs 2", name="jobs")
-    parameters: dict[str, Any] = {}
-    for text in args.parameter:
-        name, value = parse_assignment(text)
-        parameters[name] = value
-    for text in args.raw:
-        name, value = parse_assignment(text, raw=True)
-        parameters[name] = value
+    parameters = parse_assignments(args.parameter, args.raw)
     bars: list[Any] = []  # made once the parameters are checked: a typo prints no bar
 
     def start(total: int) -> None:

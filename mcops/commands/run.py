@@ -126,17 +126,11 @@ def report_lines(summary: Mapping[str, Any], *, error: str) -> list[str]:
 def run(args: argparse.Namespace) -> int:
     from mcops.bundle_figures import want_png
     from mcops.next_steps import next_commands
-    from mcops.params import parse_assignment
+    from mcops.params import parse_assignments
     from mcops.runner import run_scenario
 
     want_png(args.png)
-    parameters: dict[str, Any] = {}
-    for text in args.parameter:
-        name, value = parse_assignment(text)
-        parameters[name] = value
-    for text in args.raw:
-        name, value = parse_assignment(text, raw=True)
-        parameters[name] = value
+    parameters = parse_assignments(args.parameter, args.raw)
     for line in secret_warnings(parameters):
         print(line, file=sys.stderr)
     result = run_scenario(

@@ -35,7 +35,7 @@ __all__ = [
 
 POOL_TIMEOUT = 30.0  # runbook 000 DbConfig.acquire_timeout
 CONNECT_TIMEOUT = 5  # seconds; psycopg's connect_timeout is whole seconds
-_URL_EXAMPLE = "sqlite:///path.db or postgresql://user:password@host:5432/dbname"
+_URL_EXAMPLE = "sqlite:///path.db or postgresql://USER@HOST:5432/DBNAME (password: PGPASSWORD)"
 _DRIVERS = {
     "postgresql": "postgresql+psycopg",
     "postgres": "postgresql+psycopg",
