@@ -21,7 +21,23 @@ pytestmark = pytest.mark.slow
 TOKEN_ENV = {"MCOPS_TEST_ADMIN_TOKEN": ADMIN_TOKEN}
 
 
+#: Message latency on a shared two-CPU CI machine measures the machine, and this test is
+#: about telling a healthy server from a crashing one; the latency bands are tested at
+#: their boundaries in tests/mcops/test_thresholds.py. Same band names, ten times wider.
+RELAXED_LATENCY = """
+metrics:
+  p95_latency_ms:
+    bands:
+      fast: {level: ok, upto: 100, inclusive: false}
+      normal: {level: ok, upto: 500}
+      slow: {level: warning, upto: 2000}
+      critical: {level: critical, upto: 10000}
+"""
+
+
 def triage(server, prom_url: str, out_dir):
+    thresholds = out_dir.parent / "relaxed-latency.yaml"
+    thresholds.write_text(RELAXED_LATENCY)
     return mcops_run(
         "triage",
         out_dir,
@@ -35,6 +51,8 @@ def triage(server, prom_url: str, out_dir):
         "admin_token=env:MCOPS_TEST_ADMIN_TOKEN",
         "-p",
         "window=10m",
+        "-p",
+        f"thresholds_file={thresholds}",
         env=TOKEN_ENV,
     )
 
@@ -68,7 +86,8 @@ def test_triage_classifies_a_healthy_and_then_a_faulty_server(sqlite_url, tmp_pa
         assert healthy.exit_code == 0, healthy.output
         levels = {f["check"]: f["level"] for f in healthy.summary["findings"]}
         assert {"health", "readiness", "error_logs", "key_metrics", "db_pool"} <= set(levels)
-        assert set(levels.values()) == {"ok"}, healthy.summary["findings"]
+        not_ok = {f["check"]: f["title"] for f in healthy.summary["findings"] if f["level"] != "ok"}
+        assert not not_ok, not_ok
         assert healthy.summary["severity"]["level"] == "SEV4"
         assert healthy.summary["sources"]["prometheus"]["state"] == "ok"
 
