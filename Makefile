@@ -5,17 +5,45 @@ PYTEST_ARGS ?=
 # pytest workers: one per core (the notebook tests wait on kernels, servers and scrapes);
 # a test file stays on one worker (some files share a server between their tests)
 JOBS   ?= $(shell nproc 2>/dev/null || echo 2)
+# The Jupyter kernel every committed notebook names (tests/test_project.py holds them to it),
+# registered inside the venv, so JupyterLab opens a notebook without rewriting its metadata.
+KERNEL_NAME         := mcops
+KERNEL_DISPLAY_NAME := mcops (Python 3)
+KERNEL_SPEC         := $(VENV)/share/jupyter/kernels/$(KERNEL_NAME)/kernel.json
+# What Jupyter writes on run and save that is not the notebook: nbstripout drops these on
+# top of outputs, execution counts and its defaults (cell timing, widget state, collapsed).
+NBSTRIPOUT_KEYS     := metadata.language_info.version metadata.papermill cell.metadata.papermill cell.metadata.jupyter
+NBSTRIPOUT          := "$(abspath $(PY))" -m nbstripout --keep-id
 
-.PHONY: setup system-deps postgres demo test test-fast lint clean
+.PHONY: setup git-filter catalogue system-deps postgres demo test test-fast lint clean
 
-setup: $(VENV)/.installed
+setup: $(VENV)/.installed $(KERNEL_SPEC) git-filter
 
 $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -e '.[test]'
-	$(PY) -m ipykernel install --sys-prefix --name python3 >/dev/null
 	touch $@
+
+$(KERNEL_SPEC): $(VENV)/.installed
+	$(PY) -m ipykernel install --sys-prefix --name $(KERNEL_NAME) \
+	  --display-name "$(KERNEL_DISPLAY_NAME)" >/dev/null
+
+# Outputs never reach git: .gitattributes sends *.ipynb through nbstripout, whose command
+# lives in .git/config (git never takes it from the repository), so setup writes it there.
+# Cell ids stay (--keep-id): they are stable. Outside a git checkout there is nothing to do.
+git-filter:
+	@if git rev-parse --git-dir >/dev/null 2>&1; then \
+	  git config filter.nbstripout.clean '$(NBSTRIPOUT)' && \
+	  git config filter.nbstripout.smudge cat && \
+	  git config filter.nbstripout.required true && \
+	  git config filter.nbstripout.extrakeys '$(NBSTRIPOUT_KEYS)' && \
+	  git config diff.ipynb.textconv '$(NBSTRIPOUT) -t'; \
+	fi
+
+# notebooks/README.md, the catalogue, from the notebooks' metadata and the registry
+catalogue: $(VENV)/.installed
+	$(PY) -m mcops.catalogue --write
 
 # System packages the real-parts tests need, installed only when missing.
 system-deps:
