@@ -1,9 +1,10 @@
 """The local lab: the actor server on SQLite, a real Prometheus when installed, load.
 
 `mcops lab up` starts them on loopback as background processes whose pids and URLs are
-kept in ``.lab/state.json``, so `inject`, `load`, `status` and `down` work from any
-later shell, and every scenario notebook can be pointed at the lab with
-:meth:`Lab.parameters`. Nothing listens beyond 127.0.0.1.
+kept in the lab's home (`lab_home`: one per user, not per directory), so `inject`,
+`load`, `status` and `down` work from any later shell in any directory, and every
+scenario notebook can be pointed at the lab (:meth:`Lab.parameters`,
+`running_lab_parameters`). Nothing listens beyond 127.0.0.1.
 """
 
 from __future__ import annotations
@@ -13,27 +14,70 @@ import json
 import os
 import secrets
 import shutil
-import signal
-import socket
 import subprocess
 import sys
-import time
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import httpx
 
-from mcops.errors import McopsError
+from mcops.lab_processes import (
+    LabError,
+    alive,
+    free_port,
+    start_prometheus,
+    terminate,
+    wait_http,
+)
+from mcops.params import SOURCE_PARAMETERS
 
-__all__ = ["Lab", "LabError", "LabState"]
+__all__ = ["Lab", "LabError", "LabState", "lab_home", "running_lab_parameters"]
 
-DEFAULT_ROOT = Path(".lab")
+LAB_DIR_ENV = "MCOPS_LAB_DIR"
 ADMIN_TOKEN_ENV = "MCOPS_ADMIN_TOKEN"
+LAB_TOKEN_ENV = "MCOPS_LAB_ADMIN_TOKEN"
+"""Where `running_lab_parameters` puts the lab's admin token for ``admin_token=env:...``
+(its own name, so a production token in MCOPS_ADMIN_TOKEN is never overwritten)."""
+
+#: What a previous lab leaves behind that a new one would read: its database (with
+#: SQLite's side files), its logs and Prometheus' samples. ``--fresh`` deletes these only.
+DATA_FILES = (
+    "server.db",
+    "server.db-wal",
+    "server.db-shm",
+    "server.db-journal",
+    "server.log",
+    "server.out",
+    "prometheus",
+)
 
 
-class LabError(McopsError):
-    """The lab could not start, or is not running when a command needs it."""
+def lab_home() -> Path:
+    """The lab's directory, the same from every working directory: ``$MCOPS_LAB_DIR``,
+    else ``$XDG_STATE_HOME/mcops/lab``, else ``~/.local/state/mcops/lab``."""
+    if os.environ.get(LAB_DIR_ENV):
+        return Path(os.environ[LAB_DIR_ENV]).expanduser()
+    state = os.environ.get("XDG_STATE_HOME", "")
+    base = Path(state) if os.path.isabs(state) else Path.home() / ".local" / "state"
+    return base / "mcops" / "lab"
+
+
+def running_lab_parameters(root: Path | str | None = None) -> dict[str, str] | None:
+    """The source parameters of the running lab, None when no lab runs.
+
+    ``admin_token`` is ``env:MCOPS_LAB_ADMIN_TOKEN``, which this process's environment
+    then holds (a kernel or papermill child inherits it): never the token itself.
+    """
+    lab = Lab(root)
+    try:
+        params = lab.parameters()
+        token = lab.admin_token()
+    except (LabError, OSError, ValueError, TypeError):  # no lab, or a state file it cannot read
+        return None
+    os.environ[LAB_TOKEN_ENV] = token
+    sources = {name: str(params[name]) for name in SOURCE_PARAMETERS}
+    return {**sources, "admin_token": f"env:{LAB_TOKEN_ENV}"}
 
 
 @dataclass(frozen=True)
@@ -53,42 +97,11 @@ class LabState:
         return json.dumps(asdict(self), indent=2)
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _alive(pid: int) -> bool:
-    if pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def _wait_http(url: str, *, timeout: float, what: str, log: Path) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(url, timeout=1.0).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.1)
-    tail = log.read_text(errors="replace")[-2000:] if log.exists() else "(no log)"
-    raise LabError(f"{what} did not answer {url} within {timeout:.0f}s. Last log lines:\n{tail}")
-
-
 class Lab:
-    """Start, drive and stop the local lab under ``root`` (default ``.lab/``)."""
+    """Start, drive and stop the local lab under ``root`` (default `lab_home`)."""
 
-    def __init__(self, root: Path | str = DEFAULT_ROOT) -> None:
-        self.root = Path(root).resolve()
+    def __init__(self, root: Path | str | None = None) -> None:
+        self.root = Path(root if root is not None else lab_home()).resolve()
         # servers this object started: reaped in `down`/`restart` (a Popen dropped while
         # its process runs warns, and a killed child would stay a zombie)
         self._children: list[subprocess.Popen[bytes]] = []
@@ -107,7 +120,7 @@ class Lab:
         if not self.state_file.exists():
             raise LabError(f"the lab is not running (no {self.state_file}); start it: mcops lab up")
         state = LabState(**json.loads(self.state_file.read_text()))
-        if not _alive(state.server_pid):
+        if not alive(state.server_pid):
             raise LabError(
                 f"the lab server (pid {state.server_pid}) has exited; see {state.log_file} "
                 "and restart it: mcops lab down && mcops lab up"
@@ -117,25 +130,49 @@ class Lab:
     def admin_token(self) -> str:
         return self.token_file.read_text().strip()
 
-    # ---- lifecycle ---------------------------------------------------------------
-    def up(self, *, with_prometheus: bool = True, env: dict[str, str] | None = None) -> LabState:
-        """Start the server (and Prometheus when installed); idempotent while running."""
+    def running(self) -> LabState | None:
+        """The running lab's state, None when it is not up."""
         try:
             return self.state()
         except LabError:
-            pass
+            return None
+
+    def leftovers(self) -> list[Path]:
+        """The previous lab's data a new `up` would reuse (see DATA_FILES)."""
+        return [self.root / name for name in DATA_FILES if (self.root / name).exists()]
+
+    def clean(self) -> list[Path]:
+        """Delete the previous lab's data (only DATA_FILES; tokens stay); LabError while
+        the lab runs."""
+        state = self.running()
+        if state is not None:
+            raise LabError(
+                f"the lab is running (pid {state.server_pid}); stop it first: mcops lab down"
+            )
+        gone = self.leftovers()
+        for path in gone:
+            shutil.rmtree(path) if path.is_dir() else path.unlink()
+        return gone
+
+    # ---- lifecycle ---------------------------------------------------------------
+    def up(self, *, with_prometheus: bool = True, env: dict[str, str] | None = None) -> LabState:
+        """Start the server (and Prometheus when installed) on the data `leftovers` names,
+        if any (`clean` first to start clean); idempotent while running."""
+        state = self.running()
+        if state is not None:
+            return state
         self.root.mkdir(parents=True, exist_ok=True)
         if not self.token_file.exists():
             self.token_file.write_text(secrets.token_hex(24))
             self.token_file.chmod(0o600)
-        port = _free_port()
+        port = free_port()
         log_file = self.root / "server.log"
         database_url = f"sqlite:///{self.root / 'server.db'}"
         pid = self._start_server(port, database_url, log_file, env or {})
         url = f"http://127.0.0.1:{port}"
         prom_url, prom_pid = "", 0
         if with_prometheus and shutil.which("prometheus"):
-            prom_url, prom_pid = self._start_prometheus(f"127.0.0.1:{port}")
+            prom_url, prom_pid = start_prometheus(self.root, f"127.0.0.1:{port}")
         state = LabState(
             server_url=url,
             server_pid=pid,
@@ -154,7 +191,7 @@ class Lab:
         if not self.state_file.exists():
             raise LabError(f"the lab is not running (no {self.state_file}); start it: mcops lab up")
         state = LabState(**json.loads(self.state_file.read_text()))
-        _terminate(state.server_pid)
+        terminate(state.server_pid)
         self._reap()
         port = int(state.server_url.rsplit(":", 1)[1])
         pid = self._start_server(
@@ -188,7 +225,7 @@ class Lab:
         )
         out.close()
         self._children.append(server)
-        _wait_http(
+        wait_http(
             f"http://127.0.0.1:{port}/health",
             timeout=30,
             what="the actor server",
@@ -201,7 +238,7 @@ class Lab:
         if self.state_file.exists():
             state = LabState(**json.loads(self.state_file.read_text()))
             for pid in (state.prometheus_pid, state.server_pid):
-                _terminate(pid)
+                terminate(pid)
             self.state_file.unlink()
         self._reap()
         if purge and self.root.exists():
@@ -220,6 +257,12 @@ class Lab:
 
     def clear(self, fault: str) -> dict[str, Any]:
         return self._admin("DELETE", f"/admin/faults/{fault}")
+
+    def user_token(self, did: str) -> str:
+        """A user token the lab server accepts for ``did`` (to drive its API as a user)."""
+        from server.auth import user_token
+
+        return str(user_token(did, self._auth_secret()))
 
     def load(self, *, rate: float = 20, duration: float = 10, conversations: int = 20) -> int:
         """Run the bounded load generator against the lab; returns its exit code."""
@@ -274,51 +317,3 @@ class Lab:
         if response.status_code >= 400:
             raise LabError(f"{method} {path} answered {response.status_code}: {response.text}")
         return dict(response.json())
-
-    def _start_prometheus(self, target: str) -> tuple[str, int]:
-        import yaml
-
-        prom_dir = self.root / "prometheus"
-        prom_dir.mkdir(exist_ok=True)
-        config = {
-            "global": {"scrape_interval": "2s", "evaluation_interval": "2s"},
-            "scrape_configs": [
-                {"job_name": "mcops-server", "static_configs": [{"targets": [target]}]}
-            ],
-        }
-        rules = sorted(
-            (Path(__file__).resolve().parent.parent / "deploy" / "prometheus").glob("*.rules.yml")
-        )
-        if rules:
-            config["rule_files"] = [str(p) for p in rules]
-        (prom_dir / "prometheus.yml").write_text(yaml.safe_dump(config))
-        port = _free_port()
-        log = prom_dir / "prometheus.log"
-        proc = subprocess.Popen(
-            [
-                "prometheus",
-                f"--config.file={prom_dir / 'prometheus.yml'}",
-                f"--storage.tsdb.path={prom_dir / 'data'}",
-                f"--web.listen-address=127.0.0.1:{port}",
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=log.open("ab"),
-            start_new_session=True,
-        )
-        url = f"http://127.0.0.1:{port}"
-        _wait_http(f"{url}/-/ready", timeout=20, what="Prometheus", log=log)
-        return url, proc.pid
-
-
-def _terminate(pid: int, *, timeout: float = 10.0) -> None:
-    if not _alive(pid):
-        return
-    os.kill(pid, signal.SIGTERM)
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if not _alive(pid):
-            return
-        with contextlib.suppress(ChildProcessError):  # reap it if it is our child
-            os.waitpid(pid, os.WNOHANG)
-        time.sleep(0.05)
-    os.kill(pid, signal.SIGKILL)

@@ -19,6 +19,7 @@ from mcops.errors import ParameterError
 
 __all__ = [
     "COMMON_PARAMETERS",
+    "SOURCE_PARAMETERS",
     "Parameter",
     "check_parameters",
     "describe_notebook",
@@ -64,6 +65,10 @@ COMMON_PARAMETERS: tuple[Parameter, ...] = (
     Parameter("incident_started", "str", '""', "ISO time the incident began (alert startsAt)"),
     Parameter("security_suspected", "bool", "False", "True: a security breach is suspected"),
 )
+
+#: The common parameters that name what to investigate: all empty, nothing can be checked
+#: (the running lab fills them: `mcops run --lab`, `mcops.notebook.lab_fallback`).
+SOURCE_PARAMETERS: tuple[str, ...] = ("service_url", "prometheus_url", "database_url", "log_source")
 
 _TYPES: dict[str, tuple[type, ...]] = {
     "str": (str,),

@@ -7,6 +7,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from mcops.lab_faults import DRIVEN, LAB_FAULTS, fault_listing
+
 __all__ = ["register"]
 
 
@@ -15,12 +17,27 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "lab",
         help="run the actor server, Prometheus and load locally to reproduce a scenario",
         description="The local lab: the actor server on SQLite, a real Prometheus when "
-        "installed, and a bounded load generator, all on 127.0.0.1. State lives in --root.",
+        "installed, and a bounded load generator, all on 127.0.0.1. Its state, database and "
+        "logs live in one directory per user, so every command works from any directory: "
+        "$MCOPS_LAB_DIR, else $XDG_STATE_HOME/mcops/lab, else ~/.local/state/mcops/lab "
+        "(--root overrides).",
     )
-    parser.add_argument("--root", type=Path, default=Path(".lab"), help="lab directory")
+    parser.add_argument(
+        "--root", type=Path, default=None, help="lab directory (default: the lab home above)"
+    )
     actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
-    up = actions.add_parser("up", help="start the server (and Prometheus when installed)")
+    up = actions.add_parser(
+        "up",
+        help="start the server (and Prometheus when installed)",
+        description="Start the lab. It reuses the previous lab's database, log and "
+        "Prometheus data (and says so); --fresh deletes them first.",
+    )
     up.add_argument("--no-prometheus", action="store_true")
+    up.add_argument(
+        "--fresh",
+        action="store_true",
+        help="delete the previous lab's database, logs and Prometheus data first",
+    )
     up.set_defaults(handler=_up)
     actions.add_parser("status", help="URLs and notebook parameters").set_defaults(handler=_status)
     load = actions.add_parser("load", help="drive bounded traffic at the server")
@@ -28,8 +45,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     load.add_argument("--duration", type=float, default=10, help="seconds")
     load.add_argument("--conversations", type=int, default=20)
     load.set_defaults(handler=_load)
-    inject = actions.add_parser("inject", help="turn a fault on (see server/README.md)")
-    inject.add_argument("fault")
+    inject = actions.add_parser(
+        "inject",
+        help="reproduce a runbook failure mode (see `mcops lab inject --help`)",
+        description="Reproduce a runbook failure mode in the running lab, then investigate "
+        "it with `mcops run --lab SCENARIO` or the notebook in JupyterLab.",
+        epilog=fault_listing(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    inject.add_argument(
+        "fault", metavar="FAULT", choices=[f.name for f in LAB_FAULTS], help="one of those below"
+    )
     inject.add_argument("--param", action="append", default=[], metavar="NAME=VALUE")
     inject.set_defaults(handler=_inject)
     clear = actions.add_parser("clear", help="turn a fault off")
@@ -55,7 +81,22 @@ def _lab(args: argparse.Namespace) -> Any:
 
 
 def _up(args: argparse.Namespace) -> int:
-    state = _lab(args).up(with_prometheus=not args.no_prometheus)
+    lab = _lab(args)
+    running = lab.running()
+    if running is not None:
+        if args.fresh:
+            lab.clean()  # LabError: the lab is running, stop it first
+        print(f"the lab in {lab.root} is already running")
+    elif args.fresh:
+        gone = lab.clean()
+        what = ", ".join(p.name for p in gone) or "nothing to delete"
+        print(f"fresh lab in {lab.root} (deleted the previous lab's {what})")
+    elif lab.leftovers():
+        print(
+            f"reusing the database and log of the previous lab in {lab.root}; "
+            "`mcops lab up --fresh` starts clean"
+        )
+    state = lab.up(with_prometheus=not args.no_prometheus)
     print(f"server:     {state.server_url} (pid {state.server_pid})")
     print(f"prometheus: {state.prometheus_url or 'not installed: notebooks scrape /metrics'}")
     print(f"logs:       {state.log_file}")
@@ -69,8 +110,18 @@ def _restart(args: argparse.Namespace) -> int:
 
 
 def _status(args: argparse.Namespace) -> int:
+    import sys
+
+    from mcops.lab import LAB_TOKEN_ENV
+
     lab = _lab(args)
     print(json.dumps(lab.parameters(), indent=2))
+    print(
+        f"lab home: {lab.root}\n"
+        f'admin API: export {LAB_TOKEN_ENV}="$(cat {lab.token_file})" and pass '
+        f"-p admin_token=env:{LAB_TOKEN_ENV} (mcops run --lab and the notebooks do this)",
+        file=sys.stderr,
+    )
     return 0
 
 
@@ -82,11 +133,19 @@ def _inject(args: argparse.Namespace) -> int:
     from mcops.params import parse_assignment
 
     params = dict(parse_assignment(text) for text in args.param)
+    if args.fault in DRIVEN:
+        from mcops.lab_faults import race_epochs
+
+        print(json.dumps({args.fault: race_epochs(_lab(args), **params)}, indent=2))
+        return 0
     print(json.dumps(_lab(args).inject(args.fault, params), indent=2))
     return 0
 
 
 def _clear(args: argparse.Namespace) -> int:
+    if args.fault in DRIVEN:
+        print(f"{args.fault} is not left on: nothing to clear (its rows stay in the database)")
+        return 0
     print(json.dumps(_lab(args).clear(args.fault), indent=2))
     return 0
 

@@ -1,4 +1,7 @@
-"""``mcops run SCENARIO [-p NAME=VALUE]... [--out DIR] [--fail-on LEVEL]``.
+"""``mcops run SCENARIO [-p NAME=VALUE]... [--lab] [--out DIR] [--fail-on LEVEL]``.
+
+``--lab`` fills every source parameter left empty from the running lab
+(`mcops.lab.running_lab_parameters`) and says which, in one line.
 
 What it prints: an errored run states its error once, first, and no verdict (a
 severity computed from checks that could not run would read as "all clear"); a run
@@ -14,7 +17,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-__all__ = ["register", "report_lines", "secret_warnings"]
+__all__ = ["register", "report_lines", "secret_warnings", "with_lab_parameters"]
 
 DEFAULT_CELL_TIMEOUT = 300.0
 """Seconds one notebook cell may run (a blocked log source must not hang a run)."""
@@ -57,6 +60,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         default=[],
         metavar="NAME=VALUE",
         help="parameter passed as text, unparsed",
+    )
+    parser.add_argument(
+        "--lab",
+        action="store_true",
+        help="take the running lab's service, Prometheus, database, log and admin token for "
+        "every one of them not given with -p (see `mcops lab status`)",
     )
     parser.add_argument("--out", type=Path, default=None, metavar="DIR", help="evidence dir")
     parser.add_argument(
@@ -101,6 +110,24 @@ def secret_warnings(parameters: Mapping[str, Any]) -> list[str]:
     return lines
 
 
+def with_lab_parameters(parameters: Mapping[str, Any]) -> dict[str, Any]:
+    """``parameters`` with each empty or missing source (and ``admin_token``) taken from
+    the running lab, naming them in one line; LabError when no lab runs."""
+    from mcops.lab import LabError, lab_home, running_lab_parameters
+
+    lab = running_lab_parameters()
+    if lab is None:
+        raise LabError(
+            f"--lab: no lab is running in {lab_home()} — fix: start one with `mcops lab up` "
+            "(or give the sources with -p NAME=VALUE and drop --lab)"
+        )
+    filled = {name: value for name, value in lab.items() if value and not parameters.get(name)}
+    if filled:
+        shown = ", ".join(f"{name}={value}" for name, value in filled.items())
+        print(f"parameters from the running lab: {shown}")
+    return {**parameters, **filled}
+
+
 def report_lines(summary: Mapping[str, Any], *, error: str) -> list[str]:
     """The verdict and findings of a run — or, for an errored run, its error once and
     the findings that did run, with no verdict."""
@@ -126,13 +153,15 @@ def report_lines(summary: Mapping[str, Any], *, error: str) -> list[str]:
 def run(args: argparse.Namespace) -> int:
     from mcops.bundle_figures import want_png
     from mcops.next_steps import next_commands
-    from mcops.params import parse_assignments
+    from mcops.params import SOURCE_PARAMETERS, parse_assignments
     from mcops.runner import run_scenario
 
     want_png(args.png)
     parameters = parse_assignments(args.parameter, args.raw)
     for line in secret_warnings(parameters):
         print(line, file=sys.stderr)
+    if args.lab:
+        parameters = with_lab_parameters(parameters)
     result = run_scenario(
         args.scenario,
         parameters,
@@ -147,6 +176,11 @@ def run(args: argparse.Namespace) -> int:
     for line in report_lines(summary, error=result.error):
         print(line)
     print(f"evidence: {result.out_dir}")
+    if result.error and not args.lab and not any(parameters.get(n) for n in SOURCE_PARAMETERS):
+        from mcops.lab import running_lab_parameters
+
+        if running_lab_parameters() is not None:
+            print(f"hint: a lab is running; `mcops run --lab {result.scenario}` investigates it")
     if result.exit_code == 1:
         print(f"a finding reached {args.fail_on} (--fail-on): exit 1")
     scenarios = [] if result.error else (summary.get("severity") or {}).get("next_scenarios")
