@@ -1,11 +1,17 @@
-"""The local lab as a user drives it: `mcops lab up|inject|status|down`, and the demo."""
+"""The local lab as a user drives it: `mcops lab up|inject|status|down`, and the demo.
+
+Every lab here lives in the test's own directory (``--root`` or ``MCOPS_LAB_DIR``),
+never in the user's lab home.
+"""
 
 from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import subprocess
 import sys
+from pathlib import Path
 
 import httpx
 import pytest
@@ -15,15 +21,30 @@ from tests.notebooks.support import ROOT
 pytestmark = pytest.mark.slow
 
 
-def mcops(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
+def mcops(
+    *args: str, timeout: float = 120, home: Path | None = None, cwd: Path = ROOT
+) -> subprocess.CompletedProcess:
+    """The CLI in a subprocess; ``home`` is the lab home it sees (MCOPS_LAB_DIR)."""
+    env = {**os.environ, "MCOPS_LAB_DIR": str(home or cwd / "no-lab-here")}
     return subprocess.run(
         [sys.executable, "-m", "mcops.cli", *args],
         capture_output=True,
         text=True,
-        cwd=ROOT,
+        cwd=cwd,
         timeout=timeout,
-        env={**os.environ},
+        env=env,
     )
+
+
+DUPLICATES = (
+    "SELECT convo_id, epoch, COUNT(*) FROM messages WHERE message_type = 'commit' "
+    "GROUP BY convo_id, epoch HAVING COUNT(*) > 1"
+)
+
+
+def duplicates(root: Path) -> list[tuple[str, int, int]]:
+    with sqlite3.connect(root / "server.db") as conn:
+        return [tuple(row) for row in conn.execute(DUPLICATES)]
 
 
 def test_lab_up_inject_status_down(tmp_path):
@@ -43,6 +64,15 @@ def test_lab_up_inject_status_down(tmp_path):
         assert json.loads(inject.stdout)["slow_db"] == {"latency_ms": 50}
         again = mcops("lab", "--root", str(root), "up")  # idempotent while running
         assert again.returncode == 0 and params["service_url"] in again.stdout
+        assert "already running" in again.stdout
+
+        # the lab home, not the working directory: status from anywhere finds it
+        elsewhere = tmp_path / "elsewhere"
+        elsewhere.mkdir()
+        found = mcops("lab", "status", home=root, cwd=elsewhere)
+        assert found.returncode == 0, found.stderr
+        assert json.loads(found.stdout) == params
+        assert f"lab home: {root.resolve()}" in found.stderr
     finally:
         down = mcops("lab", "--root", str(root), "down")
     assert down.returncode == 0, down.stderr
@@ -66,3 +96,59 @@ def test_demo_reproduces_and_finds_both_incidents(tmp_path):
     errors = [f for f in by_scenario["triage"]["findings"] if f["check"] == "error_logs"]
     assert errors[0]["level"] == "critical"
     assert not (tmp_path / "lab" / "state.json").exists()  # the demo stopped its lab
+
+
+def test_up_reuses_the_previous_data_saying_so_and_fresh_starts_clean(tmp_path):
+    """The epoch race from the CLI writes duplicates; a restarted lab keeps (and says it
+    keeps) them; --fresh drops them."""
+    home = tmp_path / "home"
+    first = mcops("lab", "up", "--no-prometheus", home=home, cwd=tmp_path)
+    try:
+        assert first.returncode == 0, first.stderr
+        assert "reusing" not in first.stdout  # nothing to reuse yet
+        race = mcops("lab", "inject", "epoch_race", home=home, cwd=tmp_path)
+        assert race.returncode == 0, race.stdout + race.stderr
+        reported = json.loads(race.stdout)["epoch_race"]
+        found = duplicates(home)
+        assert found, "the race wrote no duplicate epoch"
+        assert {c for c, _, _ in found} == {reported["convo_id"]}
+        assert [(d["epoch"], d["commits"]) for d in reported["duplicate_epochs"]] == [
+            (e, n) for _, e, n in found
+        ]
+        params = json.loads(mcops("lab", "status", home=home, cwd=tmp_path).stdout)
+        faults = httpx.get(params["service_url"] + "/admin/faults", headers=admin(home))
+        assert faults.json() == {}, "the race leaves the actor system on"
+
+        busy = mcops("lab", "up", "--fresh", home=home, cwd=tmp_path)
+        assert busy.returncode == 2 and "mcops lab down" in busy.stderr
+        assert duplicates(home) == found  # refused: nothing deleted
+    finally:
+        mcops("lab", "down", home=home, cwd=tmp_path)
+
+    reused = mcops("lab", "up", "--no-prometheus", home=home, cwd=tmp_path)
+    try:
+        assert reused.returncode == 0, reused.stderr
+        assert (
+            f"reusing the database and log of the previous lab in {home.resolve()}; "
+            "`mcops lab up --fresh` starts clean" in reused.stdout
+        )
+        assert duplicates(home) == found
+    finally:
+        mcops("lab", "down", home=home, cwd=tmp_path)
+
+    log = home / "server.log"
+    assert "Using legacy path" in log.read_text()
+    fresh = mcops("lab", "up", "--fresh", "--no-prometheus", home=home, cwd=tmp_path)
+    try:
+        assert fresh.returncode == 0, fresh.stderr
+        assert "fresh lab in" in fresh.stdout and "server.db" in fresh.stdout
+        assert duplicates(home) == []
+        assert "Using legacy path" not in log.read_text()
+        assert (home / "admin-token").exists()  # credentials are not the lab's data
+    finally:
+        down = mcops("lab", "down", home=home, cwd=tmp_path)
+    assert down.returncode == 0, down.stderr
+
+
+def admin(home: Path) -> dict[str, str]:
+    return {"Authorization": f"Bearer {(home / 'admin-token').read_text().strip()}"}
