@@ -8,16 +8,17 @@ an SQL statement and its bound parameters.
 
 from __future__ import annotations
 
+import sqlite3
 import traceback
 import uuid
 from collections.abc import Awaitable, Callable
 
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from server.errors import ServerError, Unavailable
+from server.errors import ActorCrashed, ServerError, Unavailable
 from server.logs import get_logger
 
 __all__ = ["exception_handlers"]
@@ -57,7 +58,28 @@ def _failure(
     )
 
 
+#: SQLite's OperationalError also means a broken schema ("no such table"): only these
+#: say the database is away for now.
+_SQLITE_AWAY = ("locked", "busy", "unable to open", "disk i/o")
+
+
+def _unreachable(error: BaseException) -> bool:
+    """The database is not reachable or not answering now (refused, dropped, timed out,
+    locked), as opposed to a constraint, a schema or a bug: the caller may retry."""
+    if isinstance(error, InterfaceError):
+        return True
+    if not isinstance(error, OperationalError):
+        return False
+    if isinstance(error.orig, sqlite3.Error):
+        return any(word in str(error.orig).lower() for word in _SQLITE_AWAY)
+    return True
+
+
 async def _server_error(request: Request, exc: Exception) -> Response:
+    if isinstance(exc, ActorCrashed) and _unreachable(exc.error):
+        # logged as the runbook's "Actor crashed: database ..." all the same; the caller
+        # is told the truth: the database is away, retry (503), not a server bug (500)
+        return await _database_error(request, exc, cause=exc.error)
     status = int(getattr(exc, "http_status", 500))
     if status < 500:
         return JSONResponse({"error": type(exc).__name__, "message": str(exc)}, status_code=status)
@@ -72,7 +94,9 @@ async def _unexpected(request: Request, exc: Exception) -> Response:
     return _failure(request, exc, 500, "InternalError", _INTERNAL)
 
 
-async def _database_error(request: Request, exc: Exception) -> Response:
+async def _database_error(
+    request: Request, exc: Exception, *, cause: BaseException | None = None
+) -> Response:
     if isinstance(exc, PoolTimeout):
         return await _server_error(request, Unavailable.pool_exhausted())
     return _failure(
@@ -80,7 +104,7 @@ async def _database_error(request: Request, exc: Exception) -> Response:
         exc,
         503,
         "DatabaseUnavailable",
-        f"the database did not answer ({type(exc).__name__}); check /ready, the "
+        f"the database did not answer ({type(cause or exc).__name__}); check /ready, the "
         "pool (db_pool_connections_active) and DATABASE_URL",
     )
 
