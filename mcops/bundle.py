@@ -37,6 +37,7 @@ import pandas as pd
 from mcops.errors import SourceConfigError, SourceError
 from mcops.jsonable import to_jsonable
 from mcops.secrets import redact_text, redact_url, redact_value
+from mcops.storage import write_atomic
 from mcops.utc import iso_now
 
 __all__ = [
@@ -76,7 +77,9 @@ class _Log:
 
     def write(self) -> None:
         text = json.dumps(self.doc, indent=2, ensure_ascii=False) + "\n"
-        (self.out / QUERIES).write_text(text, encoding="utf-8")
+        # whole or not at all (a full disk keeps the previous version); rewritten at every
+        # query, so not fsynced each time: the manifest seals the last one
+        write_atomic(self.out / QUERIES, text, durable=False)
 
     def keep(self, check_id: str, frame: Any) -> None:
         """``data/<check>.parquet``, or why it could not be written."""

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from mcops.errors import McopsError
+from mcops.storage import write_atomic
 from mcops.utc import iso_now
 
 __all__ = ["MANIFEST", "Drift", "digests", "seal", "verify"]
@@ -68,7 +69,7 @@ def seal(out: Path) -> Path:
     """Write ``out/manifest.json`` for the files there now; call it after the last write."""
     path = Path(out) / MANIFEST
     manifest = {"algorithm": "sha256", "created_at": iso_now(), "files": digests(out)}
-    path.write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+    write_atomic(path, json.dumps(manifest, indent=2) + "\n")
     return path
 
 

@@ -2,7 +2,8 @@
 
 Each subcommand is a module in `mcops.commands` with ``register(subparsers)``; to add
 one, write the module (`COMMANDS` orders the first ones in `mcops --help`; the rest follow
-by name). Errors mcops raises on purpose print as one paragraph (no traceback) and exit 2.
+by name). Errors mcops raises on purpose print as one paragraph (no traceback) and exit 2;
+so does an OSError, and a full disk, quota or read-only filesystem also names the fix.
 """
 
 from __future__ import annotations
@@ -59,14 +60,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"mcops {args.command}: {exc}", file=sys.stderr)
         return EXIT_ERROR
     except OSError as exc:
-        print(
-            f"mcops {args.command}: {exc.strerror or exc}: {exc.filename or ''}".rstrip(": "),
-            file=sys.stderr,
-        )
+        print(f"mcops {args.command}: {_os_error(exc)}", file=sys.stderr)
         return EXIT_ERROR
     except KeyboardInterrupt:
         print(f"mcops {args.command}: interrupted", file=sys.stderr)
         return 130
+
+
+def _os_error(exc: OSError) -> str:
+    """One line for an OSError no command turned into an McopsError."""
+    from mcops.storage import DISK_ERRNOS, describe
+
+    if exc.errno in DISK_ERRNOS:
+        return describe(exc, exc.filename, elsewhere="write to another disk")
+    return f"{exc.strerror or exc}: {exc.filename or ''}".rstrip(": ")
 
 
 if __name__ == "__main__":

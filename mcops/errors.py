@@ -8,6 +8,7 @@
     │   └── SourceConfigError       malformed URL / log_source / parameter
     ├── ParameterError              a notebook parameter is unknown or of the wrong type
     ├── NotebookFailed              a scenario notebook raised (evidence is still written)
+    ├── EvidenceUnwritable          disk full, quota, read-only: evidence/report not written
     └── RemediationError            a guarded action refused or failed
         ├── ActionRefused           declined before changing anything (blocked, not reversible)
         ├── StalePlan               the target changed since the plan was made
@@ -23,6 +24,7 @@ from __future__ import annotations
 __all__ = [
     "SOURCE_STATES",
     "ActionRefused",
+    "EvidenceUnwritable",
     "McopsError",
     "NotebookFailed",
     "ParameterError",
@@ -162,6 +164,17 @@ class NotebookFailed(McopsError):
     def __init__(self, message: str, *, cell: int | None = None, error: str = "") -> None:
         self.cell = cell
         self.error = error
+        super().__init__(message)
+
+
+class EvidenceUnwritable(McopsError):
+    """Evidence, a report or a postmortem cannot be written where asked: the disk is full
+    (ENOSPC), the quota is used up (EDQUOT), the filesystem is read-only (EROFS) or the
+    directory is not writable. `path` is what could not be written, `errno` why."""
+
+    def __init__(self, message: str, *, path: str = "", errno: int | None = None) -> None:
+        self.path = path
+        self.errno = errno
         super().__init__(message)
 
 

@@ -28,6 +28,7 @@ from mcops.display import (
     severity_colour,
     severity_lines,
 )
+from mcops.storage import write_atomic
 
 __all__ = ["PLOTLY_JS", "TEMPLATE_DIR", "TEMPLATE_NAME", "notebook_to_html", "write_report"]
 
@@ -45,14 +46,14 @@ def write_report(
     """Write ``out/NAME.html`` (and ``out/plotly.min.js`` when a figure needs it, unless
     it is already there); return the names of the files written, for ``artifacts``."""
     html = notebook_to_html(nb, summary=summary)
-    (out / f"{name}.html").write_text(html, encoding="utf-8")
+    write_atomic(out / f"{name}.html", html)  # whole or not at all (a full disk)
     written = [f"{name}.html"]
     if _has_plots(nb):
         from plotly.offline import get_plotlyjs
 
         path, source = out / PLOTLY_JS, get_plotlyjs()
         if not path.is_file() or path.read_text(encoding="utf-8") != source:
-            path.write_text(source, encoding="utf-8")
+            write_atomic(path, source)
         written.append(PLOTLY_JS)
     return written
 

@@ -42,6 +42,7 @@ from mcops.postmortem_evidence import (
 from mcops.postmortem_impact import Figure, impact
 from mcops.postmortem_render import to_html, to_markdown
 from mcops.postmortem_timeline import Event, Recovery, incident_start, recovery, timeline
+from mcops.storage import write_atomic
 
 __all__ = [
     "TEMPLATES",
@@ -142,8 +143,8 @@ def write(draft: Draft, out: str | os.PathLike[str]) -> tuple[Path, Path]:
         path = path.with_name(path.name + ".md")
     path.parent.mkdir(parents=True, exist_ok=True)
     page = path.with_suffix(".html")
-    path.write_text(draft.markdown, encoding="utf-8")
-    page.write_text(draft.html, encoding="utf-8")
+    write_atomic(path, draft.markdown)  # each whole or not at all (a full disk)
+    write_atomic(page, draft.html)
     return path, page
 
 

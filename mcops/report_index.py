@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from mcops.findings import Level
+from mcops.storage import write_atomic
 
 __all__ = [
     "INDEX_HTML",
@@ -152,8 +153,8 @@ def write_index(report_dir: Path, index: Mapping[str, Any]) -> tuple[Path, Path]
     report_dir.mkdir(parents=True, exist_ok=True)
     as_json = report_dir / INDEX_JSON
     as_html = report_dir / INDEX_HTML
-    as_json.write_text(json.dumps(index, indent=2) + "\n", encoding="utf-8")
-    as_html.write_text(render_html(index), encoding="utf-8")
+    write_atomic(as_json, json.dumps(index, indent=2) + "\n")
+    write_atomic(as_html, render_html(index))
     return as_json, as_html
 
 

@@ -30,6 +30,7 @@ from mcops.runner import (
 )
 from mcops.secrets import redactor_for
 from mcops.secrets import resolve as resolve_secret
+from mcops.storage import EVIDENCE_ELSEWHERE, check_room, storage_errors
 from mcops.utc import iso_now
 
 __all__ = ["Done", "Report", "Start", "default_jobs", "default_out_dir", "plan_runs", "run_report"]
@@ -103,7 +104,8 @@ def run_report(
     """Run the scenarios of ``names`` (sets and scenarios) and write the report's index.
 
     Raises ParameterError before any run for unknown names, bad parameters, or a
-    ``compare_with`` that is not a report. Without ``compare_with`` the latest earlier
+    ``compare_with`` that is not a report; EvidenceUnwritable when ``out_dir``'s disk is
+    full, over quota or read-only. Without ``compare_with`` the latest earlier
     report of the same request beside ``out_dir`` is compared, if there is one.
     """
     out = Path(out_dir) if out_dir is not None else default_out_dir(names)
@@ -113,7 +115,7 @@ def run_report(
     previous = compare_with or find_previous(out, names)
     if compare_with is not None:
         load_previous(compare_with)  # not a report: say so before any kernel starts
-    out.mkdir(parents=True, exist_ok=True)
+    check_room(out)  # a full disk is said before any kernel starts
     if on_start is not None:
         on_start(len(runs))
     started_at = iso_now()
@@ -140,7 +142,8 @@ def run_report(
         comparison=compare(previous, entries, report_dir=out) if previous else None,
     )
     index = redactor.value(index)
-    write_index(out, index)
+    with storage_errors(out, elsewhere=EVIDENCE_ELSEWHERE):
+        write_index(out, index)
     return Report(out, index, int(index["exit_code"]))
 
 

@@ -3,8 +3,9 @@
 One run: check parameters (no kernel for a typo), execute into memory (the unredacted
 notebook never touches the disk), redact, then write ``SCENARIO.ipynb``,
 ``SCENARIO.html`` and ``summary.json``, and redact ``audit.jsonl`` if the kernel's
-remediations wrote one. Writing is in a ``finally``: a failed notebook still leaves
-its evidence, with ``"status": "error"``.
+remediations wrote one. A failed notebook still leaves its evidence, with ``"status":
+"error"``; a full disk is `EvidenceUnwritable` (before the kernel when it is full already),
+and every file is written whole or not at all (`mcops.storage`).
 
 The kernel learns where evidence goes from its environment: ``MCOPS_EVIDENCE_DIR``
 (backups) and ``MCOPS_AUDIT_LOG`` (audit records, one JSON object per line).
@@ -29,6 +30,7 @@ from mcops.evidence import nothing_checked_message, summary_from_notebook, worst
 from mcops.findings import Level
 from mcops.params import check_parameters, describe_notebook
 from mcops.secrets import Redactor, redactor_for, resolve
+from mcops.storage import EVIDENCE_ELSEWHERE, check_room, storage_errors, write_atomic
 from mcops.utc import iso_now
 
 __all__ = [
@@ -161,7 +163,9 @@ def run_scenario(
     Raises ParameterError before any kernel starts (unknown scenario or parameter,
     wrong type, unset ``env:`` variable). A notebook that fails is not an exception:
     the result has ``exit_code`` 2 and the error in its summary — so does a cell that
-    runs longer than ``cell_timeout`` seconds (None: no limit).
+    runs longer than ``cell_timeout`` seconds (None: no limit). EvidenceUnwritable when
+    ``out_dir`` cannot take the evidence (disk full, quota, read-only), before any kernel
+    starts if it is so already.
     """
     clock = time.perf_counter()
     notebook = find_notebook(scenario, notebooks_dir or default_notebooks_dir())
@@ -171,28 +175,23 @@ def run_scenario(
     threshold = Level.parse(fail_on) if fail_on is not None else None
     redactor = redactor_for(given)
     out = Path(out_dir) if out_dir is not None else _default_out_dir(scenario)
-    out.mkdir(parents=True, exist_ok=True)
+    check_room(out)  # a full disk is said now, not after the notebook ran
     started_at = iso_now()
     executed, failure = _execute(
         notebook, given, out=out, kernel_name=kernel_name, progress=progress, timeout=cell_timeout
-    )
-    summary = _write_evidence(
-        scenario,
-        executed,
-        failure,
-        given=given,
-        out=out,
-        redactor=redactor,
-        started_at=started_at,
-        notebook=notebook,
     )
     from mcops.bundle import QUERIES
     from mcops.bundle_figures import write_figures
     from mcops.bundle_manifest import seal
 
-    _scrub(out / QUERIES, redactor)  # the kernel wrote it: no known secret leaves with it
-    write_figures(out)  # PNGs when MCOPS_FIGURES=png and Chromium is here; never fatal
-    seal(out)  # last: the SHA-256 of every file written above (`mcops verify`)
+    with storage_errors(out, elsewhere=EVIDENCE_ELSEWHERE):  # the disk filled during the run
+        summary = _write_evidence(
+            scenario, executed, failure, given=given, out=out, redactor=redactor,
+            started_at=started_at, notebook=notebook,
+        )  # fmt: skip
+        _scrub(out / QUERIES, redactor)  # the kernel wrote it: no known secret leaves with it
+        write_figures(out)  # PNGs when MCOPS_FIGURES=png and Chromium is here; never fatal
+        seal(out)  # last: the SHA-256 of every file written above (`mcops verify`)
     exit_code = _exit_code(summary, threshold)
     return RunResult(scenario, out, summary, exit_code, time.perf_counter() - clock)
 
@@ -265,7 +264,7 @@ def _write_evidence(
         executed.metadata.setdefault("papermill", {})["output_path"] = str(out / notebook.name)
         kernel_summary = summary_from_notebook(executed) or {}
         error_cell = _error_cell(executed)
-        nbformat.write(executed, out / f"{scenario}.ipynb")
+        write_atomic(out / f"{scenario}.ipynb", nbformat.writes(executed) + "\n")
         artifacts.append(f"{scenario}.ipynb")
     summary: dict[str, Any] = {
         "scenario": scenario,
@@ -291,7 +290,7 @@ def _write_evidence(
     if _redact_audit_log(out / AUDIT_LOG, redactor):
         artifacts.append(AUDIT_LOG)
     summary = redactor.value(summary)
-    (out / SUMMARY).write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+    write_atomic(out / SUMMARY, json.dumps(summary, indent=2) + "\n")
     for name in [*artifacts, SUMMARY]:
         _scrub(out / name, redactor)
     return summary
@@ -351,7 +350,7 @@ def _redact_audit_log(path: Path, redactor: Redactor) -> bool:
             lines.append(json.dumps(redactor.value(json.loads(line))))
         except json.JSONDecodeError:
             lines.append(redactor.text(line))
-    path.write_text("".join(f"{line}\n" for line in lines), encoding="utf-8")
+    write_atomic(path, "".join(f"{line}\n" for line in lines))  # a full disk keeps the old
     return True
 
 
@@ -363,7 +362,7 @@ def _scrub(path: Path, redactor: Redactor) -> None:
     if redactor.leaks(text):
         for secret in redactor.secrets:
             text = text.replace(secret, "***")
-        path.write_text(text, encoding="utf-8")
+        write_atomic(path, text)
 
 
 @contextmanager

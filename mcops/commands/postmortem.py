@@ -33,11 +33,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from mcops.postmortem import build, write
+    from mcops.storage import storage_errors
 
     draft = build(args.dirs, template=args.template)
     if args.out is None:
         print(draft.markdown, end="")
         return 0
-    markdown, page = write(draft, args.out)
+    with storage_errors(args.out, elsewhere="pass another --out FILE"):  # a full disk: one line
+        markdown, page = write(draft, args.out)
     print(f"postmortem ({draft.template}, {draft.status}): {markdown} and {page}")
     return 0

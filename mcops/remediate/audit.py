@@ -7,6 +7,9 @@ points it into the evidence directory), ``$MCOPS_EVIDENCE_DIR/audit.jsonl``, and
 Write-ahead: an action appends an ``intent`` record before it changes anything and its
 outcome (``ok``, ``failed``) after; an intent without an outcome is a change that was
 under way when the process died. `outcomes` reads the log without the intents.
+
+A record is on disk whole or not at all: a write that fails half-way (a full disk) is
+cut back, so the records before it still read, and the error names the disk and the fix.
 """
 
 from __future__ import annotations
@@ -22,12 +25,14 @@ from typing import Any
 from mcops.errors import ActionRefused, RemediationError
 from mcops.jsonable import dumps
 from mcops.secrets import redact_prose, redact_value
+from mcops.storage import DISK_ERRNOS, describe
 from mcops.utc import now
 
 __all__ = ["AuditLog", "AuditRecord", "AuditUnwritable", "operator", "resolve_audit_path"]
 
 AUDIT_ENV = "MCOPS_AUDIT_LOG"
 EVIDENCE_ENV = "MCOPS_EVIDENCE_DIR"
+_ELSEWHERE = "point --audit-log / $MCOPS_AUDIT_LOG at a writable file"
 
 
 def operator() -> str:
@@ -87,11 +92,22 @@ class AuditLog:
         path.parent.mkdir(parents=True, exist_ok=True)
         data = asdict(record)
         data["reason"] = redact_prose(data["reason"])  # typed by a person: "password=..."
-        line = dumps(redact_value(data))
-        with path.open("a", encoding="utf-8") as fh:
-            fh.write(line + "\n")
-            fh.flush()
-            os.fsync(fh.fileno())
+        payload = (dumps(redact_value(data)) + "\n").encode("utf-8")
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o666)
+        try:
+            start = os.fstat(fd).st_size
+            written = 0
+            try:
+                while written < len(payload):
+                    written += os.write(fd, payload[written:])
+                os.fsync(fd)
+            except OSError as err:
+                if os.fstat(fd).st_size == start + written:  # nobody appended after us
+                    os.ftruncate(fd, start)  # no half record before the next one
+                err.filename = err.filename or str(path)
+                raise
+        finally:
+            os.close(fd)
         return path
 
     def append_intent(self, record: AuditRecord) -> None:
@@ -99,11 +115,17 @@ class AuditLog:
         try:
             self.append(record)
         except OSError as err:
+            if err.errno in DISK_ERRNOS:  # full, over quota, read-only: name the disk
+                elsewhere = f"{_ELSEWHERE} on another disk"
+                why = describe(err, self.path, elsewhere=elsewhere, what="the audit log")
+                message = f"nothing was changed: {why}"
+            else:
+                message = (
+                    f"nothing was changed: the audit log {self.path} cannot be written "
+                    f"({err.strerror or err}) — fix: make it writable or {_ELSEWHERE}"
+                )
             raise AuditUnwritable(
-                f"{record.action} {record.mode} refused, nothing was changed: the audit log "
-                f"{self.path} cannot be written ({err.strerror or err}) — fix: make it "
-                "writable or point --audit-log / $MCOPS_AUDIT_LOG at a writable file",
-                action=record.action,
+                f"{record.action} {record.mode} refused, {message}", action=record.action
             ) from err
 
     def append_outcome(self, record: AuditRecord) -> None:
