@@ -5,11 +5,9 @@
                      database.duplicate_epochs)
     inv.conclude("SEV")
 
-Sources are opened lazily from the (resolved) parameters and their state is recorded
-for summary.json. `check` is the one place where a failing source becomes the DESIGN
-contract's "not checked: <why>" finding, so a notebook never dies because the service
-it investigates is down; its frame comes back empty so plots still draw.
-"""
+Sources open lazily and their state goes to summary.json. `check` is the one place a
+failing source becomes a "not checked: <why>" finding, so a notebook never dies because
+its service is down (its frame comes back empty; plots still draw)."""
 
 from __future__ import annotations
 
@@ -21,7 +19,7 @@ from typing import Any
 import pandas as pd
 from IPython.display import Markdown, display
 
-from mcops import bundle, plots
+from mcops import bundle, plot_marks, plots
 from mcops.advice import expected_recovery
 from mcops.checks import service as service_checks
 from mcops.errors import (
@@ -64,8 +62,10 @@ class Investigation:
 
     @classmethod
     def start(cls, scenario: str, namespace: Mapping[str, Any]) -> Investigation:
-        """Begin from the notebook's globals (right after the parameters cell)."""
-        return cls(setup(scenario, **parameters_in(namespace)))
+        """Begin from the notebook's globals; its plots mark its logs' and audit's events."""
+        inv = cls(setup(scenario, **parameters_in(namespace)))
+        plot_marks.use_marks(lambda: plot_marks.investigation_marks(inv))
+        return inv
 
     # ---- sources ------------------------------------------------------------------
     def _given(self, name: str, source: str, fix: str) -> str:

@@ -14,6 +14,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from mcops.findings import Finding, Level
+from mcops.plot_marks import current_marks, draw_marks
 
 __all__ = [
     "LEVEL_COLORS",
@@ -77,8 +78,11 @@ def timeseries(
     y_label: str = "",
     by: str | None = None,
     bands: Sequence[Band] = (),
+    marks: pd.DataFrame | None = None,
 ) -> go.Figure:
-    """A line per ``by`` value over ``timestamp``, threshold bands behind, last value labelled."""
+    """A line per ``by`` value over ``timestamp``, threshold bands behind, last value
+    labelled, and the window's marks (faults, restarts, remediations; by default the
+    running investigation's, `mcops.plot_marks`) as dashed lines."""
     if frame.empty:
         return _empty(title, "no data in the window")
     fig = go.Figure(layout={**_LAYOUT, "title": title, "yaxis_title": y_label})
@@ -104,6 +108,10 @@ def timeseries(
         visible_top = max(top * 1.15, min(b[0] for b in bands if b[2] >= Level.WARNING) * 1.1)
         _draw_bands(fig, bands, visible_top)
         fig.update_yaxes(range=[0, visible_top])
+    marks = current_marks() if marks is None else marks
+    if not marks.empty:
+        times = pd.to_datetime(frame["timestamp"], utc=True)
+        draw_marks(fig, marks[marks["ts"].between(times.min(), times.max())])
     return fig
 
 

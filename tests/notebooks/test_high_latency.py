@@ -9,6 +9,8 @@ the other causes rather than skip them.
 
 from __future__ import annotations
 
+import json
+
 import httpx
 import pytest
 
@@ -44,6 +46,13 @@ def test_slow_meeting_actors_are_found_and_the_other_causes_checked(sqlite_url, 
         running_server(sqlite_url) as server,
         running_prometheus(targets=[f"127.0.0.1:{server.port}"]) as prom,
     ):
+        wait_for(  # a sample before the fault, so the plots' time axes hold its moment
+            "Prometheus's first scrape",
+            lambda: httpx.get(f"{prom}/api/v1/query", params={"query": "up == 1"}).json()["data"][
+                "result"
+            ],
+            timeout=30,
+        )
         slow_meeting(server, "meeting-slow")
         query = (
             'sum(mc_message_processing_duration_seconds_count{actor_type="meeting"}) '
@@ -86,3 +95,24 @@ def test_slow_meeting_actors_are_found_and_the_other_causes_checked(sqlite_url, 
     assert (severity["scheme"], severity["level"]) == ("P", "P3"), severity
     assert "p95_latency" in severity["reason"]
     assert ADMIN_TOKEN.encode() not in run.evidence_bytes()
+    # the injected fault is a dashed line on the time axes (the server logged it)
+    marked = [fig["layout"]["title"]["text"] for fig in figures(run) if fault_marked(fig)]
+    assert "Mailbox depth by actor type" in marked, marked
+
+
+def figures(run) -> list[dict]:
+    """The plotly figures of the executed notebook, as JSON."""
+    (notebook,) = run.out_dir.glob("*.ipynb")
+    cells = json.loads(notebook.read_text())["cells"]
+    return [
+        output["data"]["application/vnd.plotly.v1+json"]
+        for cell in cells
+        for output in cell.get("outputs", [])
+        if "application/vnd.plotly.v1+json" in output.get("data", {})
+    ]
+
+
+def fault_marked(fig: dict) -> bool:
+    lines = [s for s in fig["layout"].get("shapes", []) if s.get("x0") == s.get("x1")]
+    notes = [a.get("text") for a in fig["layout"].get("annotations", [])]
+    return bool(lines) and "fault slow_handling" in notes
