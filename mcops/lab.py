@@ -26,6 +26,7 @@ from mcops.lab_processes import (
     LabError,
     alive,
     free_port,
+    kill,
     start_prometheus,
     terminate,
     wait_http,
@@ -92,6 +93,8 @@ class LabState:
     prometheus_pid: int = 0
     server_env: dict[str, str] | None = None
     """The extra environment `up` was given, so `restart` starts the same server."""
+    outage: bool = False
+    """The server was killed on purpose (`kill_server`): the lab is up, its service down."""
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2)
@@ -115,15 +118,20 @@ class Lab:
     def token_file(self) -> Path:
         return self.root / "admin-token"
 
-    def state(self) -> LabState:
-        """The running lab; LabError with the fix when it is not up."""
+    def recorded(self) -> LabState:
+        """What `up` recorded, whether or not its server still runs; LabError when none."""
         if not self.state_file.exists():
             raise LabError(f"the lab is not running (no {self.state_file}); start it: mcops lab up")
-        state = LabState(**json.loads(self.state_file.read_text()))
+        return LabState(**json.loads(self.state_file.read_text()))
+
+    def state(self) -> LabState:
+        """The running lab; LabError with the fix when it is not up."""
+        state = self.recorded()
         if not alive(state.server_pid):
+            why = "was killed (lab inject outage)" if state.outage else "has exited"
             raise LabError(
-                f"the lab server (pid {state.server_pid}) has exited; see {state.log_file} "
-                "and restart it: mcops lab down && mcops lab up"
+                f"the lab server (pid {state.server_pid}) {why}; see {state.log_file} "
+                "and start it again: mcops lab restart"
             )
         return state
 
@@ -161,6 +169,8 @@ class Lab:
         state = self.running()
         if state is not None:
             return state
+        with contextlib.suppress(LabError, ValueError, TypeError):
+            terminate(self.recorded().prometheus_pid)  # a dead lab's Prometheus goes with it
         self.root.mkdir(parents=True, exist_ok=True)
         if not self.token_file.exists():
             self.token_file.write_text(secrets.token_hex(24))
@@ -188,18 +198,25 @@ class Lab:
     def restart(self) -> LabState:
         """Stop the server and start it again on the same port, database and log (what
         ``systemctl restart`` does on a host): its actors and meetings start afresh."""
-        if not self.state_file.exists():
-            raise LabError(f"the lab is not running (no {self.state_file}); start it: mcops lab up")
-        state = LabState(**json.loads(self.state_file.read_text()))
+        state = self.recorded()
         terminate(state.server_pid)
         self._reap()
         port = int(state.server_url.rsplit(":", 1)[1])
         pid = self._start_server(
             port, state.database_url, Path(state.log_file), state.server_env or {}
         )
-        restarted = replace(state, server_pid=pid)
+        restarted = replace(state, server_pid=pid, outage=False)
         self.state_file.write_text(restarted.to_json())
         return restarted
+
+    def kill_server(self) -> LabState:
+        """SIGKILL the server, as a crash would (runbook 004 Scenario 4); the lab stays up
+        (Prometheus, database, log, parameters) until `restart` or `down`."""
+        state = replace(self.state(), outage=True)
+        kill(state.server_pid)
+        self._reap()
+        self.state_file.write_text(state.to_json())
+        return state
 
     def _start_server(
         self, port: int, database_url: str, log_file: Path, env: dict[str, str]
@@ -287,8 +304,11 @@ class Lab:
         )
 
     def parameters(self) -> dict[str, Any]:
-        """Notebook parameters that point a scenario at the lab."""
-        state = self.state()
+        """Notebook parameters that point a scenario at the lab (its server may be down on
+        purpose: `kill_server`)."""
+        state = self.recorded()
+        if not state.outage:
+            state = self.state()
         return {
             "service_url": state.server_url,
             "prometheus_url": state.prometheus_url,
@@ -304,6 +324,10 @@ class Lab:
             path.write_text(secrets.token_hex(24))
             path.chmod(0o600)
         return path.read_text().strip()
+
+    def admin(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
+        """One call to the server's admin API; LabError naming the answer when it fails."""
+        return self._admin(method, path, **kwargs)
 
     def _admin(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
         state = self.state()

@@ -4,16 +4,20 @@ the scenario notebook that investigates it, declared once (`LAB_FAULTS`).
 `lab inject --help` is written from this table, and a test holds it to the server's own
 list (`server.faults.FAULTS`) and to the registry's scenarios, so a fault cannot be added
 without saying what it reproduces. Most faults are server state set over the admin API;
-``epoch_race`` is driven from here, because the runbook's race needs concurrent writers,
-not a switch: with the actor system off, concurrent addMembers write two commits at one
-epoch (runbook 000 Failure Mode 3).
+three are driven from here (`DRIVERS`), because no server switch makes them:
+``epoch_race`` needs concurrent writers (with the actor system off, concurrent
+addMembers write two commits at one epoch: runbook 000 Failure Mode 3),
+``lost_meetings`` needs meetings the MC forgot while the GC still counts them (004
+Scenario 3), and ``outage`` needs the server gone (004 Scenario 4).
 """
 
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # `mcops lab --help` is built from this module: it imports nothing heavy
@@ -21,7 +25,16 @@ if TYPE_CHECKING:  # `mcops lab --help` is built from this module: it imports no
 
     from mcops.lab import Lab
 
-__all__ = ["DRIVEN", "LAB_FAULTS", "LabFault", "fault_listing", "race_epochs"]
+__all__ = [
+    "DRIVEN",
+    "DRIVERS",
+    "LAB_FAULTS",
+    "LabFault",
+    "fault_listing",
+    "kill_server",
+    "lose_meetings",
+    "race_epochs",
+]
 
 
 @dataclass(frozen=True)
@@ -88,10 +101,69 @@ LAB_FAULTS: tuple[LabFault, ...] = (
         "--param mb=256",
     ),
     LabFault("cpu_burn", ("resource_pressure",), "004 Scenario 7 high CPU", "--param duty=0.8"),
+    LabFault(
+        "lost_meetings",
+        ("meeting_lifecycle",),
+        "004 Scenario 3: meetings the MC lost, stale in the GC; one nobody joined",
+        "[--param count=2]",
+    ),
+    LabFault(
+        "outage",
+        ("service_outage", "service_restart"),
+        "004 Scenario 4 complete outage: the server is killed (clear: mcops lab restart)",
+    ),
 )
 
-#: Faults the CLI drives itself (the server has no switch for them), by name.
-DRIVEN = frozenset({"epoch_race"})
+
+def kill_server(lab: Lab) -> dict[str, Any]:
+    """Runbook 004 Scenario 4: SIGKILL the lab's server; `mcops lab clear outage` or
+    `mcops lab restart` starts it again on the same port, database and log."""
+    state = lab.kill_server()
+    return {
+        "killed": state.server_pid,
+        "service_url": state.server_url,
+        "investigate": "mcops run --lab service_outage",
+        "recover": "mcops lab restart",
+    }
+
+
+def lose_meetings(lab: Lab, *, count: int = 2) -> dict[str, Any]:
+    """Runbook 004 Scenario 3 in the running lab: one meeting with a participant, one
+    nobody joined, and ``count`` the MC lost (actors stopped, as after an MC restart)
+    whose rows the GC still calls active, last updated two hours ago."""
+    import httpx
+
+    from mcops.lab_processes import LabError
+
+    if not 1 <= count <= 20:
+        raise LabError("lost_meetings needs a count of 1..20 — fix: --param count=2")
+    tag = secrets.token_hex(3)
+    joined, empty = f"meeting-ok-{tag}", f"meeting-empty-{tag}"
+    lost = [f"meeting-lost-{tag}-{i}" for i in range(1, count + 1)]
+    url = lab.state().server_url
+    with httpx.Client(base_url=url, timeout=15) as client:
+        for meeting in (joined, empty, *lost):
+            headers = {"Authorization": f"Bearer {lab.user_token(f'did:plc:{meeting}')}"}
+            calls = [("/meetings", {"meeting_id": meeting})]
+            if meeting != empty:
+                calls.append((f"/meetings/{meeting}/join", {}))
+            for path, body in calls:
+                answer = client.post(path, json=body, headers=headers)
+                if answer.status_code >= 400:
+                    raise LabError(f"POST {path} answered {answer.status_code}: {answer.text}")
+    for meeting in lost:
+        lab.admin("DELETE", f"/admin/actors/meeting/{meeting}")
+    _execute(
+        lab.state().database_url,
+        "UPDATE meetings SET updated_at = :at WHERE meeting_id = :meeting",
+        [{"at": datetime.now(UTC) - timedelta(hours=2), "meeting": m} for m in lost],
+    )
+    return {
+        "joined": joined,
+        "nobody_joined": empty,
+        "lost": lost,
+        "investigate": "mcops run --lab meeting_lifecycle",
+    }
 
 
 def fault_listing() -> str:
@@ -167,6 +239,26 @@ def _add_concurrently(client: httpx.Client, xrpc: str, convo: str, writers: int,
 
     with ThreadPoolExecutor(max_workers=writers) as pool:
         list(pool.map(add, range(writers)))
+
+
+def _execute(database_url: str, statement: str, rows: list[Mapping[str, Any]]) -> None:
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(database_url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(sa.text(statement), rows)
+    finally:
+        engine.dispose()
+
+
+#: Faults the CLI drives itself (the server has no switch for them), by name.
+DRIVERS: Mapping[str, Callable[..., dict[str, Any]]] = {
+    "epoch_race": race_epochs,
+    "lost_meetings": lose_meetings,
+    "outage": kill_server,
+}
+DRIVEN = frozenset(DRIVERS)
 
 
 def _duplicate_epochs(database_url: str, convo: str) -> list[tuple[int, int]]:

@@ -18,7 +18,15 @@ import httpx
 
 from mcops.errors import McopsError
 
-__all__ = ["LabError", "alive", "free_port", "start_prometheus", "terminate", "wait_http"]
+__all__ = [
+    "LabError",
+    "alive",
+    "free_port",
+    "kill",
+    "start_prometheus",
+    "terminate",
+    "wait_http",
+]
 
 
 class LabError(McopsError):
@@ -107,3 +115,15 @@ def terminate(pid: int, *, timeout: float = 10.0) -> None:
             os.waitpid(pid, os.WNOHANG)
         time.sleep(0.05)
     os.kill(pid, signal.SIGKILL)
+
+
+def kill(pid: int, *, timeout: float = 10.0) -> None:
+    """SIGKILL ``pid`` (a crash: no shutdown handler runs) and wait until it is gone."""
+    if not alive(pid):
+        return
+    os.kill(pid, signal.SIGKILL)
+    deadline = time.monotonic() + timeout
+    while alive(pid) and time.monotonic() < deadline:
+        with contextlib.suppress(ChildProcessError):  # reap it if it is our child
+            os.waitpid(pid, os.WNOHANG)
+        time.sleep(0.05)

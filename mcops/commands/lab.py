@@ -1,4 +1,4 @@
-"""``mcops lab up|status|load|inject|clear|down|demo``: the local lab on loopback."""
+"""``mcops lab up|status|load|inject|clear|down|demo|jupyter``: the local lab on loopback."""
 
 from __future__ import annotations
 
@@ -72,6 +72,21 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     demo.add_argument("--out", type=Path, default=Path("evidence"), help="evidence root")
     demo.add_argument("--keep", action="store_true", help="leave the lab running afterwards")
     demo.set_defaults(handler=_demo)
+    jupyter = actions.add_parser(
+        "jupyter",
+        help="the lab with a little load, and JupyterLab on it (make lab)",
+        description="Start the lab if it is not running, drive a little bounded load at it, "
+        "and run JupyterLab on 127.0.0.1 in notebooks/ (its kernels investigate this lab: "
+        "Run All with empty parameters). Prints the URL with its token. Ctrl-C stops "
+        "JupyterLab, and the lab if this command started it.",
+    )
+    jupyter.add_argument("--port", type=int, default=None, help="JupyterLab's port (default: free)")
+    jupyter.add_argument(
+        "--notebooks", type=Path, default=None, help="directory to open (default: notebooks/)"
+    )
+    jupyter.add_argument("--no-prometheus", action="store_true")
+    jupyter.add_argument("--no-load", action="store_true", help="start no load")
+    jupyter.set_defaults(handler=_jupyter)
 
 
 def _lab(args: argparse.Namespace) -> Any:
@@ -130,19 +145,36 @@ def _load(args: argparse.Namespace) -> int:
 
 
 def _inject(args: argparse.Namespace) -> int:
+    from mcops.lab import LabError
     from mcops.params import parse_assignment
 
     params = dict(parse_assignment(text) for text in args.param)
     if args.fault in DRIVEN:
-        from mcops.lab_faults import race_epochs
+        import inspect
 
-        print(json.dumps({args.fault: race_epochs(_lab(args), **params)}, indent=2))
+        from mcops.lab_faults import DRIVERS
+
+        driver = DRIVERS[args.fault]
+        lab = _lab(args)
+        try:
+            inspect.signature(driver).bind(lab, **params)
+        except TypeError:
+            raise LabError(
+                f"{args.fault} takes no such --param {sorted(params)} — fix: see "
+                "mcops lab inject --help"
+            ) from None
+        done = driver(lab, **params)
+        print(json.dumps({args.fault: done}, indent=2))
         return 0
     print(json.dumps(_lab(args).inject(args.fault, params), indent=2))
     return 0
 
 
 def _clear(args: argparse.Namespace) -> int:
+    if args.fault == "outage":
+        state = _lab(args).restart()
+        print(f"server:     {state.server_url} (pid {state.server_pid}, restarted)")
+        return 0
     if args.fault in DRIVEN:
         print(f"{args.fault} is not left on: nothing to clear (its rows stay in the database)")
         return 0
@@ -160,3 +192,16 @@ def _demo(args: argparse.Namespace) -> int:
     from mcops.demo import run_demo
 
     return run_demo(_lab(args), out_root=args.out, keep=args.keep)
+
+
+def _jupyter(args: argparse.Namespace) -> int:
+    from mcops.lab_jupyter import serve
+    from mcops.runner import default_notebooks_dir
+
+    return serve(
+        _lab(args),
+        args.notebooks or default_notebooks_dir(),
+        port=args.port,
+        with_prometheus=not args.no_prometheus,
+        load=not args.no_load,
+    )

@@ -152,3 +152,43 @@ def test_up_reuses_the_previous_data_saying_so_and_fresh_starts_clean(tmp_path):
 
 def admin(home: Path) -> dict[str, str]:
     return {"Authorization": f"Bearer {(home / 'admin-token').read_text().strip()}"}
+
+
+def test_lost_meetings_and_an_outage_from_the_cli(tmp_path):
+    """004 Scenario 3 and 4 without a server switch: meetings the MC lost, a killed server
+    whose lab still answers for its parameters, and `clear outage` bringing it back."""
+    home = tmp_path / "home"
+    up = mcops("lab", "up", "--no-prometheus", home=home, cwd=tmp_path)
+    try:
+        assert up.returncode == 0, up.stderr
+        inject = ("lab", "inject", "lost_meetings", "--param", "count=3")
+        lost = mcops(*inject, home=home, cwd=tmp_path)
+        assert lost.returncode == 0, lost.stdout + lost.stderr
+        meetings = json.loads(lost.stdout)["lost_meetings"]
+        assert len(meetings["lost"]) == 3
+        with sqlite3.connect(home / "server.db") as conn:
+            rows = dict(conn.execute("SELECT meeting_id, status FROM meetings"))
+            idle = "updated_at < datetime('now', '-90 minutes')"
+            old = f"SELECT meeting_id FROM meetings WHERE {idle}"
+            stale = {m for (m,) in conn.execute(old)}
+        assert stale == set(meetings["lost"])
+        assert rows[meetings["nobody_joined"]] == rows[meetings["joined"]] == "active"
+        bad = mcops("lab", "inject", "lost_meetings", "--param", "nope=1", home=home, cwd=tmp_path)
+        assert bad.returncode == 2 and "no such --param" in bad.stderr
+
+        params = json.loads(mcops("lab", "status", home=home, cwd=tmp_path).stdout)
+        outage = mcops("lab", "inject", "outage", home=home, cwd=tmp_path)
+        assert outage.returncode == 0, outage.stdout + outage.stderr
+        with pytest.raises(httpx.HTTPError):
+            httpx.get(params["service_url"] + "/health", timeout=1)
+        during = mcops("lab", "status", home=home, cwd=tmp_path)
+        assert during.returncode == 0 and json.loads(during.stdout) == params  # still the lab's
+        refused = mcops("lab", "inject", "slow_db", "--param", "latency_ms=5", home=home)
+        assert refused.returncode == 2 and "mcops lab restart" in refused.stderr
+
+        back = mcops("lab", "clear", "outage", home=home, cwd=tmp_path)
+        assert back.returncode == 0, back.stderr
+        assert httpx.get(params["service_url"] + "/health", timeout=5).status_code == 200
+    finally:
+        down = mcops("lab", "down", home=home, cwd=tmp_path)
+    assert down.returncode == 0, down.stderr
