@@ -160,6 +160,7 @@ def run(args: argparse.Namespace) -> int:
     parameters = parse_assignments(args.parameter, args.raw)
     for line in secret_warnings(parameters):
         print(line, file=sys.stderr)
+    given = dict(parameters)
     if args.lab:
         parameters = with_lab_parameters(parameters)
     result = run_scenario(
@@ -186,6 +187,8 @@ def run(args: argparse.Namespace) -> int:
     scenarios = [] if result.error else (summary.get("severity") or {}).get("next_scenarios")
     if scenarios:
         print("next:")
-        for command in next_commands(scenarios, parameters):
-            print(f"  {command}")
+        # with --lab, the next commands take the lab's too (a new shell lacks its token)
+        program = "mcops run --lab" if args.lab else "mcops run"
+        for command in next_commands(scenarios, given if args.lab else parameters):
+            print(f"  {program}{command.removeprefix('mcops run')}")
     return result.exit_code

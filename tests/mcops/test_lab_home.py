@@ -206,3 +206,23 @@ def test_running_lab_parameters_hold_no_secret(tmp_path, monkeypatch):
     assert params["admin_token"] == f"env:{LAB_TOKEN_ENV}"
     assert os.environ[LAB_TOKEN_ENV] == "s3cret-token"  # what env: resolves to, here only
     assert set(params) == {*SOURCE_PARAMETERS, "admin_token"}
+
+
+def test_run_lab_prints_next_commands_that_take_the_lab_again(monkeypatch, capsys, tmp_path):
+    from mcops.runner import RunResult
+
+    seen = {}
+
+    def fake_run(scenario, parameters, **_):
+        seen.update(parameters)
+        summary = {"status": "ok", "findings": [], "severity": {"next_scenarios": ["crash_loop"]}}
+        return RunResult(scenario, tmp_path, summary, 0, 0.1)
+
+    monkeypatch.setattr("mcops.lab.running_lab_parameters", lambda: dict(LAB))
+    monkeypatch.setattr("mcops.runner.run_scenario", fake_run)
+    monkeypatch.setattr("mcops.commands.run.report_lines", lambda summary, error: [])
+    assert main(["run", "--lab", "triage", "-p", "window=2h", "--no-progress"]) == 0
+    assert seen["service_url"] == LAB["service_url"] and seen["window"] == "2h"
+    out = capsys.readouterr().out
+    assert "  mcops run --lab crash_loop -p window=2h\n" in out
+    assert LAB_TOKEN_ENV not in out.split("next:")[1]

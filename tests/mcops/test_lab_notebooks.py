@@ -109,3 +109,7 @@ def test_mcops_run_lab_takes_the_running_labs_parameters(lab, tmp_path):
     assert given["service_url"] == lab.server_url
     assert given["admin_token"] == "env:MCOPS_LAB_ADMIN_TOKEN"
     assert given["database_url"] == lab.database_url
+    after = result.stdout.split("\nnext:\n", 1)[1:]  # a healthy lab may need no next notebook
+    for line in after[0].splitlines() if after else []:
+        assert line.startswith("  mcops run --lab "), line  # a new shell lacks the lab's token
+        assert "MCOPS_LAB_ADMIN_TOKEN" not in line
