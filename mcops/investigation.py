@@ -32,6 +32,7 @@ from mcops.errors import (
 )
 from mcops.evidence import Recorder
 from mcops.findings import Finding
+from mcops.next_notebooks import show_next_notebooks
 from mcops.notebook import parameters_in, setup
 from mcops.remediate import Action, ActionReport, AdminApi, run_action
 from mcops.secrets import redact_url
@@ -331,11 +332,9 @@ class Investigation:
         return self.recorder.findings
 
     def conclude(self, scheme: str, **context: Any) -> Severity:
-        """Severity from every finding so far, the overview plot, and the summary.
-
-        The incident's start (``incident_started``, the alert's ``startsAt``) and
-        ``security_suspected`` come from the parameters; ``context`` may override them.
-        """
+        """Severity from every finding so far, the overview plot, next notebooks, the
+        summary. ``incident_started`` (the alert's ``startsAt``) and ``security_suspected``
+        come from the parameters unless ``context`` overrides them."""
         context.setdefault("incident_started_at", self.incident_started)
         context.setdefault("security_suspected", bool(self.params.get("security_suspected")))
         result = assess(
@@ -346,11 +345,12 @@ class Investigation:
         )
         here = self.recorder.scenario  # "run db_consistency next" is no advice inside it
         verdict = result.to_dict()
+        next_scenarios = [name for name in result.next_scenarios if name != here]
         self.recorder.severity(
             result.scheme,
             result.level,
             result.reason,
-            next_scenarios=[name for name in result.next_scenarios if name != here],
+            next_scenarios=next_scenarios,
             response_time=verdict["response_time"],
             escalation=result.escalation,
             notify=result.notify,
@@ -359,6 +359,7 @@ class Investigation:
             quick_fixes=result.quick_fixes,
         )
         display(plots.findings_overview(self.recorder.findings, title="Findings at a glance"))
+        show_next_notebooks(next_scenarios, self.recorder.parameters)
         self.recorder.finish()
         return result
 
@@ -374,13 +375,8 @@ class Investigation:
             {"parameter": name, "value": redact_url(str(self.recorder.parameters.get(name, "")))}
             for name in ("service_url", "prometheus_url", "database_url", "log_source")
         ]
-        rows.append(
-            {
-                "parameter": "window",
-                "value": f"{self.since:%Y-%m-%d %H:%M} → {self.until:%Y-%m-%d %H:%M} UTC",
-            }
-        )
-        return pd.DataFrame(rows)
+        window = f"{self.since:%Y-%m-%d %H:%M} → {self.until:%Y-%m-%d %H:%M} UTC"
+        return pd.DataFrame([*rows, {"parameter": "window", "value": window}])
 
 
 def _takes_check(judge: Callable[..., Finding]) -> bool:
