@@ -15,9 +15,9 @@ KERNEL_SPEC         := $(VENV)/share/jupyter/kernels/$(KERNEL_NAME)/kernel.json
 NBSTRIPOUT_KEYS     := metadata.language_info.version metadata.papermill cell.metadata.papermill cell.metadata.jupyter
 NBSTRIPOUT          := "$(abspath $(PY))" -m nbstripout --keep-id
 
-.PHONY: setup git-filter catalogue system-deps postgres demo test test-fast lint clean
+.PHONY: setup git-filter jupyter-config catalogue system-deps postgres demo test test-fast lint clean
 
-setup: $(VENV)/.installed $(KERNEL_SPEC) git-filter
+setup: $(VENV)/.installed $(KERNEL_SPEC) git-filter jupyter-config
 
 $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
@@ -40,6 +40,14 @@ git-filter:
 	  git config filter.nbstripout.extrakeys '$(NBSTRIPOUT_KEYS)' && \
 	  git config diff.ipynb.textconv '$(NBSTRIPOUT) -t'; \
 	fi
+
+# git trusts a size change without asking the filter, so a notebook saved with outputs
+# would show as modified with an empty diff; a Jupyter post-save hook (a server extension
+# of the venv's Jupyter) refreshes its index entry when the filter says it is unchanged.
+jupyter-config:
+	@mkdir -p $(VENV)/etc/jupyter/jupyter_server_config.d
+	@echo '{"ServerApp": {"jpserver_extensions": {"mcops.jupyter_save": true}}}' \
+	  > $(VENV)/etc/jupyter/jupyter_server_config.d/mcops.json
 
 # notebooks/README.md, the catalogue, from the notebooks' metadata and the registry
 catalogue: $(VENV)/.installed
