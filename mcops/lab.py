@@ -65,7 +65,8 @@ def lab_home() -> Path:
 
 
 def running_lab_parameters(root: Path | str | None = None) -> dict[str, str] | None:
-    """The source parameters of the running lab, None when no lab runs.
+    """The source parameters of the running lab, None when no lab runs (a lab whose
+    server was killed on purpose, `lab inject outage`, still runs: its service is down).
 
     ``admin_token`` is ``env:MCOPS_LAB_ADMIN_TOKEN``, which this process's environment
     then holds (a kernel or papermill child inherits it): never the token itself.
