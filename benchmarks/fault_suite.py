@@ -53,6 +53,7 @@ class Sent:
 
     kind: str  # "message" | "member"
     key: str  # the ciphertext or the did written
+    convo: str
     started: float
     finished: float
     status: int | None  # None: no HTTP answer (refused, reset, timed out)
@@ -64,14 +65,17 @@ class Traffic:
 
     server: ServerProcess
     concurrency: int = 6
+    targets: list[str] = field(default_factory=list)
+    """Base URLs to spread requests over in turn (replicas); default: the server's."""
     sent: list[Sent] = field(default_factory=list)
     _ids: Iterator[int] = field(default_factory=itertools.count)
 
     async def run(self, stop: asyncio.Event) -> None:
         headers = self.server.user_headers(CREATOR)
-        limits = httpx.Limits(max_connections=self.concurrency)
+        self.targets = self.targets or [self.server.url]
+        limits = httpx.Limits(max_connections=self.concurrency * len(self.targets))
         async with httpx.AsyncClient(
-            base_url=self.server.url, headers=headers, timeout=CLIENT_TIMEOUT, limits=limits
+            headers=headers, timeout=CLIENT_TIMEOUT, limits=limits
         ) as client:
             await asyncio.gather(*(self._worker(client, stop) for _ in range(self.concurrency)))
 
@@ -85,13 +89,14 @@ class Traffic:
             else:
                 kind, key = "message", f"fault-message-{n}"
                 path, body = "sendMessage", {"convo_id": convo, "ciphertext": key}
+            base = self.targets[n % len(self.targets)]
             started = time.monotonic()
             try:
-                status: int | None = (await client.post(XRPC + path, json=body)).status_code
+                status: int | None = (await client.post(base + XRPC + path, json=body)).status_code
             except httpx.HTTPError:
                 status = None
                 await asyncio.sleep(0.05)  # a refused connection returns at once
-            self.sent.append(Sent(kind, key, started, time.monotonic(), status))
+            self.sent.append(Sent(kind, key, convo, started, time.monotonic(), status))
 
     def acknowledged(self, kind: str) -> set[str]:
         return {s.key for s in self.sent if s.kind == kind and s.status and s.status < 300}
@@ -339,10 +344,10 @@ def _sync_url(db_url: str) -> str:
     return db_url.replace("postgresql://", "postgresql+psycopg://")
 
 
-def prepare(server: ServerProcess) -> None:
+def prepare(server: ServerProcess, conversations: list[str] = CONVERSATIONS) -> None:
     """The conversations the writers use."""
     with server.client(CREATOR) as client:
-        for convo in CONVERSATIONS:
+        for convo in conversations:
             r = client.post(XRPC + "createConvo", json={"convo_id": convo, "did_list": []})
             r.raise_for_status()
 

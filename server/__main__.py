@@ -20,6 +20,9 @@ def _serve(args: argparse.Namespace) -> int:
     from server.connections import bounded_protocol, default_max_connections
     from server.store.engine import DatabaseUnusable, check_database
 
+    if not os.environ.get("REPLICA_URL") and args.host not in ("0.0.0.0", "::", ""):
+        # where other replicas forward this one's conversations (server/forwarding.py)
+        os.environ["REPLICA_URL"] = f"http://{args.host}:{args.port}"
     try:
         settings = Settings.from_env()
         asyncio.run(check_database(settings.database_url))

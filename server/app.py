@@ -42,6 +42,7 @@ from server.edge import (
 from server.edge import read_body as _read_body
 from server.errors import Invalid, NotFound
 from server.failures import exception_handlers
+from server.forwarding import close_forwarding
 from server.logs import get_logger
 from server.meeting import CreateMeeting, EndMeeting, Join, LeaveMeeting, Relay
 from server.services import Services
@@ -93,6 +94,7 @@ def _limits(request: Request) -> Limits:
 async def _body(request: Request) -> dict[str, Any]:
     limits = _limits(request)
     raw = await _read_body(request, limit=limits.max_body_bytes)
+    request.state.raw_body = raw  # a request another replica owns is forwarded as it came
     return parse_json(raw, max_depth=limits.max_json_depth)
 
 
@@ -393,6 +395,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         try:
             yield
         finally:
+            await close_forwarding(app.state)
             await services.close()
 
     routes = [

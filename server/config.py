@@ -67,6 +67,14 @@ class Settings:
     meeting_inbox_bytes: int = 8 * 1024 * 1024
     pool_timeout: float = 5.0
     actor_start_attempts: int = 3
+    conversation_lease_seconds: float = 10.0
+    replica_url: str = ""
+
+    @property
+    def replicated(self) -> bool:
+        """Conversations are leased to one replica at a time (server/ownership.py): on
+        PostgreSQL with the actor system; the legacy path keeps runbook 000 FM3."""
+        return self.enable_actor_system and self.database_url.startswith("postgres")
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -107,6 +115,8 @@ class Settings:
             "actor_start_attempts": reader.integer(
                 "ACTOR_START_ATTEMPTS", cls.actor_start_attempts, low=1
             ),
+            "conversation_lease_seconds": reader.number("CONVERSATION_LEASE_SECONDS", 10.0),
+            "replica_url": reader.text("REPLICA_URL", "").rstrip("/"),
         }
         if admin is not None:
             values["admin_token"] = admin
@@ -151,6 +161,9 @@ class Settings:
             "log_level": self.log_level,
             "log_file": self.log_file,
             "server_id": self.server_id,
+            "replicated": self.replicated,
+            "conversation_lease_seconds": self.conversation_lease_seconds,
+            "replica_url": self.replica_url,
             "mc_id": self.mc_id,
             "mc_region": self.mc_region,
             "mc_capacity": self.mc_capacity,

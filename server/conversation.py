@@ -10,16 +10,26 @@ that the legacy path (ENABLE_ACTOR_SYSTEM=false) loses.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
-from server.actors import Actor, ActorKey, Registry
-from server.errors import ActorStopped, Conflict, MailboxFull, NotAMember, NotFound, Unavailable
+from server.actors import Actor, ActorKey, Registry, Stop
+from server.errors import (
+    ActorStopped,
+    Conflict,
+    MailboxFull,
+    NotAMember,
+    NotFound,
+    OwnershipLost,
+    Unavailable,
+)
 from server.faults import Faults
 from server.logs import get_logger
+from server.ownership import Fence, Ownership
 from server.store.repository import Store
 
 __all__ = [
@@ -93,6 +103,8 @@ class ConversationDeps:
     store: Store
     faults: Faults
     registry: Registry
+    ownership: Ownership | None = None
+    """Replica leases (PostgreSQL); None: this process is the only writer."""
 
 
 class ConversationActor(Actor):
@@ -106,6 +118,7 @@ class ConversationActor(Actor):
         self.current_epoch = 0
         self.max_seq = 0
         self.unread: dict[str, int] = {}
+        self.fence: Fence | None = None
 
     @property
     def convo_id(self) -> str:
@@ -114,6 +127,8 @@ class ConversationActor(Actor):
     async def on_start(self) -> None:
         # pool exhaustion is a refusal (503, retry), not a crash: nothing was loaded
         try:
+            if self._deps.ownership is not None:  # before loading: no other writer then
+                self.fence = await self._deps.ownership.acquire(self.convo_id)
             await self._load()
         except PoolTimeout:
             raise Unavailable.pool_exhausted() from None
@@ -124,6 +139,16 @@ class ConversationActor(Actor):
             return await self._handle(message)
         except PoolTimeout:
             raise Unavailable.pool_exhausted() from None
+        except OwnershipLost:
+            # another replica owns it now: this actor's state is stale, end it
+            if (me := self._deps.registry.lookup(self.key)) is not None:
+                with contextlib.suppress(MailboxFull, ActorStopped):
+                    me.tell(Stop())
+            raise
+
+    async def on_stop(self, reason: str) -> None:
+        if self.fence is not None and self._deps.ownership is not None:
+            await self._deps.ownership.release(self.fence)
 
     async def _load(self) -> None:
         snapshot = await self._deps.store.load_conversation(self.convo_id)
@@ -171,11 +196,11 @@ class ConversationActor(Actor):
         if isinstance(message, GetUnreadCount):
             return {"convo_id": self.convo_id, "unread_count": self.unread[did]}
         if isinstance(message, UpdateRead):
-            await self._deps.store.mark_read(self.convo_id, did=did)
+            await self._deps.store.mark_read(self.convo_id, did=did, fence=self.fence)
             self.unread[did] = 0
             return {"convo_id": self.convo_id, "unread_count": 0}
         if isinstance(message, Leave):
-            await self._deps.store.leave(self.convo_id, did=did)
+            await self._deps.store.leave(self.convo_id, did=did, fence=self.fence)
             del self.unread[did]
             return {"convo_id": self.convo_id, "left": True}
         raise TypeError(f"ConversationActor cannot handle {type(message).__name__}")
@@ -204,7 +229,7 @@ class ConversationActor(Actor):
                 f"conversation {self.convo_id} already exists", fix="pick another convo_id"
             )
         await self._deps.store.create_conversation(
-            self.convo_id, creator=message.creator, member_dids=message.did_list
+            self.convo_id, creator=message.creator, member_dids=message.did_list, fence=self.fence
         )
         self.exists = True
         self.creator = message.creator
@@ -224,7 +249,7 @@ class ConversationActor(Actor):
         )
         epoch = self.current_epoch + 1
         await self._deps.store.commit_add_members(
-            self.convo_id, sender=sender, dids=new, epoch=epoch
+            self.convo_id, sender=sender, dids=new, epoch=epoch, fence=self.fence
         )
         self.current_epoch = epoch
         self.unread.update(dict.fromkeys(new, 0))
@@ -242,6 +267,7 @@ class ConversationActor(Actor):
             epoch=self.current_epoch,
             seq=seq,
             ciphertext=ciphertext,
+            fence=self.fence,
         )
         self.max_seq = seq
         me = self._deps.registry.lookup(self.key)
@@ -256,7 +282,7 @@ class ConversationActor(Actor):
 
     async def _increment_unread(self, sender: str, message_id: int | None = None) -> None:
         counted = await self._deps.store.increment_unread(
-            self.convo_id, sender=sender, message_id=message_id
+            self.convo_id, sender=sender, message_id=message_id, fence=self.fence
         )
         for did in counted & self.unread.keys():
             self.unread[did] += 1

@@ -13,7 +13,10 @@
         │   └── PayloadTooLarge     a body or a queue bound was exceeded (413)
         ├── Conflict                the request contradicts current state (409)
         └── Unavailable             a shared resource is exhausted, e.g. the database
-                                    pool (503 with Retry-After); the actor keeps running
+            │                       pool (503 with Retry-After); the actor keeps running
+            ├── OwnedElsewhere      another replica owns the conversation (forwarded
+            │                       there when it can be, else 503)
+            └── OwnershipLost       this replica's lease was taken over: nothing written
 
 Each class carries the HTTP status the server answers with (`http_status`), so the HTTP
 layer maps errors without a table of its own. Runtime errors carry the actor's type and
@@ -37,6 +40,8 @@ __all__ = [
     "MessageTimeout",
     "NotAMember",
     "NotFound",
+    "OwnedElsewhere",
+    "OwnershipLost",
     "PayloadTooLarge",
     "ServerError",
     "Unavailable",
@@ -164,4 +169,30 @@ class Unavailable(DomainError):
             "every database connection is in use (no free connection within POOL_TIMEOUT)",
             fix="retry after Retry-After seconds; check db_pool_connections_active and "
             "raise DATABASE_MAX_CONNECTIONS or find the slow queries",
+        )
+
+
+class OwnedElsewhere(Unavailable):
+    """Another live replica holds this conversation's lease (server/ownership.py)."""
+
+    def __init__(self, convo_id: str, owner_id: str, owner_url: str, retry_after: int) -> None:
+        self.convo_id = convo_id
+        self.owner_id = owner_id
+        self.owner_url = owner_url
+        super().__init__(
+            f"conversation {convo_id} is owned by replica {owner_id}",
+            fix=f"send it to {owner_url or 'that replica'} (sticky sessions), or retry after "
+            f"{retry_after} s: a lease of a replica that died expires by then",
+            retry_after=retry_after,
+        )
+
+
+class OwnershipLost(Unavailable):
+    """This replica's lease on a conversation was taken over: its write was refused."""
+
+    def __init__(self, convo_id: str, owner_id: str) -> None:
+        self.convo_id = convo_id
+        super().__init__(
+            f"replica {owner_id} no longer owns conversation {convo_id}; nothing was written",
+            fix="retry: the request goes to the conversation's current owner",
         )

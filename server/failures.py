@@ -18,7 +18,8 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from server.errors import ActorCrashed, ServerError, Unavailable
+from server.errors import ActorCrashed, OwnedElsewhere, ServerError, Unavailable
+from server.forwarding import forward_or_refuse
 from server.logs import get_logger
 
 __all__ = ["exception_handlers"]
@@ -112,6 +113,7 @@ async def _database_error(
 def exception_handlers() -> dict[type[Exception], Handler]:
     """For Starlette: our errors by their status, the database's as 503, the rest as 500."""
     return {
+        OwnedElsewhere: forward_or_refuse,
         ServerError: _server_error,
         PoolTimeout: _database_error,
         DBAPIError: _database_error,

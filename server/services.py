@@ -46,6 +46,7 @@ from server.meeting import (
     meeting_key,
 )
 from server.metrics import LiveSources, RuntimeMetricsObserver, ServerMetrics
+from server.ownership import Ownership
 from server.store.engine import create_engine, create_tables, pool_stats
 from server.store.repository import Store, utcnow
 
@@ -122,6 +123,16 @@ class Services:
             observer=RuntimeMetricsObserver(metrics),
         )
         registry_box.append(registry)
+        ownership = (
+            Ownership(
+                engine,
+                owner_id=settings.server_id,
+                owner_url=settings.replica_url,
+                ttl=settings.conversation_lease_seconds,
+            )
+            if settings.replicated
+            else None
+        )
         gc = GlobalControllerClient(
             ControllerIdentity(settings.mc_id, settings.mc_region, settings.mc_capacity),
             store=store,
@@ -141,7 +152,9 @@ class Services:
             meeting_stats=meeting_stats,
             legacy=LegacyConversations(store),
             gc=gc,
-            conversation_deps=ConversationDeps(store=store, faults=faults, registry=registry),
+            conversation_deps=ConversationDeps(
+                store=store, faults=faults, registry=registry, ownership=ownership
+            ),
             meeting_deps=MeetingDeps(
                 store=store,
                 faults=faults,
@@ -159,10 +172,13 @@ class Services:
         services._spawn(gc.run(), "gc heartbeat")
         services._spawn(services._epoch_conflicts_forever(), "epoch conflicts")
         services._spawn(services._meeting_timeouts_forever(), "meeting timeouts")
+        if ownership is not None:
+            services._spawn(services._leases_forever(ownership), "conversation leases")
         log.info(
             "Server started",
             database=settings.public()["database_url"],
             enable_actor_system=settings.enable_actor_system,
+            replicated=settings.replicated,
             max_connections=settings.database_max_connections,
             mc_id=settings.mc_id,
         )
@@ -180,7 +196,11 @@ class Services:
         for task in self.tasks:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
-        await self.registry.shutdown()
+        await self.registry.shutdown()  # each conversation actor releases its lease
+        ownership = self.conversation_deps.ownership
+        if ownership is not None:
+            with contextlib.suppress(Exception):  # they expire anyway
+                await ownership.release_all()
         await self.faults.clear_all()
         await self.engine.dispose()
         log.info("Server stopped")
@@ -201,8 +221,17 @@ class Services:
             log.info("Using actor system for add_members", convo_id=convo_id)
         creating = isinstance(message, CreateConvo)
         deps = self.conversation_deps
+        key = conversation_key(convo_id)
+        # another replica's: no actor here (a spawn per forwarded request would look like
+        # runbook 000's spawn loop)
+        if (
+            deps.ownership is not None
+            and self.registry.lookup(key) is None
+            and (elsewhere := await deps.ownership.owned_elsewhere(convo_id)) is not None
+        ):
+            raise elsewhere
         return await self._ask(
-            conversation_key(convo_id),
+            key,
             lambda: ConversationActor(deps, creating=creating),
             message,
         )
@@ -285,6 +314,24 @@ class Services:
                 await self.end_timed_out_meetings()
             except Exception as err:
                 log.warn(f"Meeting sweep failed: {err}", error_type=type(err).__name__)
+
+    async def _leases_forever(self, ownership: Ownership) -> None:
+        """Renew this replica's leases every ttl / 3; end actors whose lease was lost."""
+        while True:
+            await asyncio.sleep(ownership.ttl / 3)
+            running = self.registry.refs(CONVERSATION)  # before: later ones hold new leases
+            try:
+                owned = await ownership.renew()
+            except Exception as err:  # the database is away: writes are fenced anyway
+                log.warn(f"Lease renewal failed: {err}", error_type=type(err).__name__)
+                continue
+            for ref in running:
+                if ref.key.actor_id not in owned:
+                    log.warn(
+                        f"Lease on conversation {ref.key.actor_id} lost: stopping its actor",
+                        convo_id=ref.key.actor_id,
+                    )
+                    await self.registry.stop(ref.key, reason="requested")
 
 
 async def _later(holder: dict[str, Services], name: str, on: bool) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from sqlalchemy import DateTime, Executable, bindparam, func, insert, select, text, update
 from sqlalchemy.engine import Result
@@ -19,6 +19,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from server.errors import Conflict
 from server.store.schema import conversations, meeting_controllers, meetings, members, messages
+
+if TYPE_CHECKING:
+    from server.ownership import Fence
 
 __all__ = ["EPOCH_CONFLICTS_SINCE", "ConvoSnapshot", "MeetingRow", "Store", "utcnow"]
 
@@ -125,13 +128,19 @@ class Store:
         )
 
     async def create_conversation(
-        self, convo_id: str, *, creator: str, member_dids: Sequence[str]
+        self,
+        convo_id: str,
+        *,
+        creator: str,
+        member_dids: Sequence[str],
+        fence: Fence | None = None,
     ) -> None:
         """Insert the conversation at epoch 0 with its creator and first members."""
         now = self._clock()
         dids = list(dict.fromkeys([creator, *member_dids]))
         try:
             async with self.engine.begin() as conn:
+                await _fenced(conn, fence)
                 await self._exec(
                     conn,
                     insert(conversations).values(
@@ -152,11 +161,18 @@ class Store:
             ) from None
 
     async def commit_add_members(
-        self, convo_id: str, *, sender: str, dids: Sequence[str], epoch: int
+        self,
+        convo_id: str,
+        *,
+        sender: str,
+        dids: Sequence[str],
+        epoch: int,
+        fence: Fence | None = None,
     ) -> None:
         """One transaction: a commit at ``epoch``, current_epoch = epoch, members added."""
         now = self._clock()
         async with self.engine.begin() as conn:
+            await _fenced(conn, fence)
             await self._exec(
                 conn,
                 insert(messages).values(
@@ -201,9 +217,17 @@ class Store:
                 )
 
     async def insert_app_message(
-        self, convo_id: str, *, sender: str, epoch: int, seq: int, ciphertext: str
+        self,
+        convo_id: str,
+        *,
+        sender: str,
+        epoch: int,
+        seq: int,
+        ciphertext: str,
+        fence: Fence | None = None,
     ) -> int:
         async with self.engine.begin() as conn:
+            await _fenced(conn, fence)
             result = await self._exec(
                 conn,
                 insert(messages)
@@ -222,7 +246,12 @@ class Store:
             return int(result.scalar_one())
 
     async def increment_unread(
-        self, convo_id: str, *, sender: str, message_id: int | None = None
+        self,
+        convo_id: str,
+        *,
+        sender: str,
+        message_id: int | None = None,
+        fence: Fence | None = None,
     ) -> set[str]:
         """unread_count + 1 for every active member except the sender; the dids counted.
 
@@ -238,6 +267,7 @@ class Store:
             sent_at = select(messages.c.created_at).where(messages.c.id == message_id)
             conditions.append(members.c.joined_at <= sent_at.scalar_subquery())
         async with self.engine.begin() as conn:
+            await _fenced(conn, fence)
             counted = await self._exec(
                 conn,
                 update(members)
@@ -247,8 +277,9 @@ class Store:
             )
             return set(counted.scalars())
 
-    async def mark_read(self, convo_id: str, *, did: str) -> None:
+    async def mark_read(self, convo_id: str, *, did: str, fence: Fence | None = None) -> None:
         async with self.engine.begin() as conn:
+            await _fenced(conn, fence)
             await self._exec(
                 conn,
                 update(members)
@@ -256,9 +287,10 @@ class Store:
                 .values(unread_count=0),
             )
 
-    async def leave(self, convo_id: str, *, did: str) -> None:
+    async def leave(self, convo_id: str, *, did: str, fence: Fence | None = None) -> None:
         """left_at = now and unread 0 (runbook 000 Check 4: left members have none)."""
         async with self.engine.begin() as conn:
+            await _fenced(conn, fence)
             await self._exec(
                 conn,
                 update(members)
@@ -425,3 +457,9 @@ def _new_members(convo_id: str, dids: Iterable[str], now: datetime) -> list[dict
         }
         for did in dids
     ]
+
+
+async def _fenced(conn: AsyncConnection, fence: Fence | None) -> None:
+    """A replica's write goes in only while it holds the conversation's lease."""
+    if fence is not None:
+        await fence.check(conn)

@@ -5,8 +5,10 @@ names. Deliberately absent, because the runbook's production database lacks them
   - no foreign key from messages/members to conversations (runbook 000 FM1 has
     "conversation doesn't exist but has messages");
   - no uniqueness on (convo_id, epoch) for commits (adding it is a remediation).
-All timestamps are UTC. On SQLite they are stored as naive UTC by SQLAlchemy's
-DateTime; compare against bound datetime parameters, never NOW() literals.
+`conversation_owners` is the server's own, not the runbooks': which replica owns which
+conversation (server/ownership.py). All timestamps are UTC. On SQLite they are stored
+as naive UTC by SQLAlchemy's DateTime; compare against bound datetime parameters,
+never NOW() literals.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from sqlalchemy import (
 )
 
 __all__ = [
+    "conversation_owners",
     "conversations",
     "meeting_controllers",
     "meetings",
@@ -95,4 +98,14 @@ meeting_controllers = Table(
     Column("current_sessions", Integer, nullable=False, default=0),
     Column("last_heartbeat", DateTime(timezone=True), nullable=True),
     Column("status", String(16), nullable=False),  # 'active' | 'draining'
+)
+
+conversation_owners = Table(
+    "conversation_owners",
+    metadata,
+    Column("convo_id", String(128), primary_key=True),
+    Column("owner_id", String(128), nullable=False),  # the replica's SERVER_ID
+    Column("owner_url", String(256), nullable=False),  # where to forward ("" = nowhere)
+    Column("token", BigInteger, nullable=False),  # fencing token, +1 at every takeover
+    Column("expires_at", DateTime(timezone=True), nullable=False),
 )
