@@ -53,6 +53,11 @@ jupyter-config:
 catalogue: $(VENV)/.installed
 	$(PY) -m mcops.catalogue --write
 
+# deploy/kubernetes/base/prometheus-rule.yaml, from deploy/prometheus's rule files
+.PHONY: k8s-rules
+k8s-rules: $(VENV)/.installed
+	$(PY) deploy/kubernetes/prometheus_rule.py
+
 # System packages the real-parts tests need, installed only when missing.
 system-deps:
 	bash .ci/install-system-deps
