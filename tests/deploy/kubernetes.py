@@ -127,6 +127,8 @@ def container_environment(
             env[name] = namespace
         elif value_from.get("fieldRef", {}).get("fieldPath") == "metadata.name":
             env[name] = f"{namespace}-pod"
+        elif value_from.get("fieldRef", {}).get("fieldPath") == "status.podIP":
+            env[name] = "127.0.0.1"
         else:
             raise AssertionError(f"{name}: no local value for {value_from}")
     return env
