@@ -18,6 +18,7 @@ def _serve(args: argparse.Namespace) -> int:
     from server.app import create_app
     from server.config import Settings, SettingsError
     from server.connections import bounded_protocol, default_max_connections
+    from server.single_replica import SingleReplicaError, hold_sqlite_lock
     from server.store.engine import DatabaseUnusable, check_database
 
     if not os.environ.get("REPLICA_URL") and args.host not in ("0.0.0.0", "::", ""):
@@ -26,7 +27,8 @@ def _serve(args: argparse.Namespace) -> int:
     try:
         settings = Settings.from_env()
         asyncio.run(check_database(settings.database_url))
-    except (SettingsError, DatabaseUnusable) as err:
+        sqlite_lock = hold_sqlite_lock(settings.database_url)  # noqa: F841 - held till exit
+    except (SettingsError, DatabaseUnusable, SingleReplicaError) as err:
         print(f"mcops-server: {err}", file=sys.stderr)
         return 2
     max_connections = settings.http_max_connections or default_max_connections(
