@@ -69,6 +69,12 @@ postgres:
 demo: setup
 	$(VENV)/bin/mcops lab demo
 
+# The lab with a little load and JupyterLab on it (127.0.0.1, notebooks/); prints the URL
+# with its token. Ctrl-C stops JupyterLab, and the lab if this started it.
+.PHONY: lab
+lab: setup
+	$(VENV)/bin/mcops lab jupyter
+
 test: setup system-deps postgres
 	$(VENV)/bin/ruff check .
 	$(PY) -m pytest -n $(JOBS) --dist loadfile -m "not serial" $(PYTEST_ARGS)
