@@ -4,11 +4,11 @@
 #   docker build -t mcops:0.1.0 .
 FROM python:3.11-slim
 
+# MCOPS_NOTEBOOKS: the scenario notebooks the receiver and the reports run (mcops.runner)
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
-    # the scenario notebooks the receiver and the reports run (mcops.runner)
     MCOPS_NOTEBOOKS=/opt/mcops/notebooks
 
 COPY pyproject.toml README.md /src/
