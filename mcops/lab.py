@@ -183,7 +183,9 @@ class Lab:
         url = f"http://127.0.0.1:{port}"
         prom_url, prom_pid = "", 0
         if with_prometheus and shutil.which("prometheus"):
-            prom_url, prom_pid = start_prometheus(self.root, f"127.0.0.1:{port}")
+            prom_url, prom = start_prometheus(self.root, f"127.0.0.1:{port}")
+            self._children.append(prom)
+            prom_pid = prom.pid
         state = LabState(
             server_url=url,
             server_pid=pid,
@@ -299,9 +301,8 @@ class Lab:
                 str(duration),
                 "--conversations",
                 str(conversations),
-                "--auth-secret",
-                self._auth_secret(),
-            ]
+            ],
+            env={**os.environ, "AUTH_SECRET": self._auth_secret()},  # not in argv: ps shows it
         )
 
     def parameters(self) -> dict[str, Any]:

@@ -67,9 +67,10 @@ def wait_http(url: str, *, timeout: float, what: str, log: Path) -> None:
     raise LabError(f"{what} did not answer {url} within {timeout:.0f}s. Last log lines:\n{tail}")
 
 
-def start_prometheus(root: Path, target: str) -> tuple[str, int]:
+def start_prometheus(root: Path, target: str) -> tuple[str, subprocess.Popen[bytes]]:
     """Start Prometheus under ``root/prometheus`` scraping ``target`` every 2 s with the
-    project's rules; its URL and pid once it is ready."""
+    project's rules; its URL and process once it is ready (keep the process object: one
+    dropped while it runs warns, and a killed child would stay a zombie)."""
     import yaml
 
     prom_dir = root / "prometheus"
@@ -86,20 +87,21 @@ def start_prometheus(root: Path, target: str) -> tuple[str, int]:
     (prom_dir / "prometheus.yml").write_text(yaml.safe_dump(config))
     port = free_port()
     log = prom_dir / "prometheus.log"
-    proc = subprocess.Popen(
-        [
-            "prometheus",
-            f"--config.file={prom_dir / 'prometheus.yml'}",
-            f"--storage.tsdb.path={prom_dir / 'data'}",
-            f"--web.listen-address=127.0.0.1:{port}",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=log.open("ab"),
-        start_new_session=True,
-    )
+    with log.open("ab") as err:  # the child has its own copy of the descriptor
+        proc = subprocess.Popen(
+            [
+                "prometheus",
+                f"--config.file={prom_dir / 'prometheus.yml'}",
+                f"--storage.tsdb.path={prom_dir / 'data'}",
+                f"--web.listen-address=127.0.0.1:{port}",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=err,
+            start_new_session=True,
+        )
     url = f"http://127.0.0.1:{port}"
     wait_http(f"{url}/-/ready", timeout=20, what="Prometheus", log=log)
-    return url, proc.pid
+    return url, proc
 
 
 def terminate(pid: int, *, timeout: float = 10.0) -> None:
