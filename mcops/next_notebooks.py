@@ -15,8 +15,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import nbformat
-
 __all__ = ["NEXT_DIR", "NextNotebook", "next_links_markdown", "write_next_notebooks"]
 
 #: Beside the notebook that links to them; the project's .gitignore leaves it out.
@@ -59,6 +57,7 @@ def write_next_notebooks(
     notebooks_dir: Path | None = None,
 ) -> list[NextNotebook]:
     """Write each scenario's notebook with these parameters injected into ``directory``."""
+    import nbformat  # here: importing it costs a notebook's start ~2 s (jsonschema)
     from papermill.iorw import load_notebook_node
     from papermill.parameterize import parameterize_notebook
 

@@ -50,3 +50,39 @@ def test_the_rule_sees_nested_and_from_imports(tmp_path):
         "from .server import x\n"
     )
     assert _imports(sample) == [(1, "os"), (3, "server.store.schema"), (4, "server.auth")]
+
+
+#: Heavy packages a scenario on a single host never needs (issue 15: lean imports). The
+#: Kubernetes client takes seconds (its dynamic client pulls jsonschema, whose format
+#: checks compile a grammar); nbformat pulls jsonschema too.
+HEAVY = ("kubernetes", "jsonschema", "nbformat", "mcops.remediate.kube_actions")
+
+
+def _loaded_after(code: str) -> list[str]:
+    import subprocess
+    import sys
+
+    probe = f"{code}\nimport sys\nprint(' '.join(m for m in {HEAVY!r} if m in sys.modules))"
+    out = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, cwd=ROOT, check=True
+    )
+    return out.stdout.split()
+
+
+def test_a_scenario_notebooks_imports_leave_the_heavy_packages_unloaded():
+    code = (
+        "from mcops.investigation import Investigation\n"
+        "from mcops import plots\n"
+        "from mcops.checks import database, epochs, replication, health\n"
+        "from mcops.scenarios import epoch_conflicts\n"
+        "from mcops.remediate import RecreateConversation, ResetEpoch, StopStaleActors\n"
+    )
+    assert _loaded_after(code) == []
+
+
+def test_every_remediation_name_loads_on_first_use():
+    import mcops.remediate as remediate
+
+    for name in remediate.__all__:
+        assert getattr(remediate, name).__name__ == name
+    assert "kubernetes" in _loaded_after("from mcops.remediate import RolloutRestart")

@@ -17,38 +17,56 @@ audit every step, undo. One module per concept:
 - database actions see the runbook tables through `mcops.schema` (only the columns the
   runbooks name) and back up whole rows of the real, reflected table
 - `cli` — ``mcops remediate ACTION --target KEY=VALUE [--apply]``
+
+The names below load their module on first use (PEP 562): a notebook on a single host
+never imports the Kubernetes client, and `import mcops.remediate` costs nothing.
 """
 
-from mcops.remediate.admin_actions import EndMeeting, ReRegisterController, StopStaleActors
-from mcops.remediate.admin_api import AdminApi
-from mcops.remediate.audit import AuditLog, AuditRecord
-from mcops.remediate.base import (
-    Action,
-    ActionRefused,
-    ApplyResult,
-    Plan,
-    Precondition,
-    Remediation,
-)
-from mcops.remediate.kube_actions import RolloutRestart, Scale
-from mcops.remediate.kube_config_restore import RestoreConfigObject
-from mcops.remediate.kube_config_value import SetConfigMapValue
-from mcops.remediate.kube_pods import DeletePod
-from mcops.remediate.kube_rollback import PatchResources, RolloutUndo
-from mcops.remediate.kube_schedule import ScheduleDailyRestart
-from mcops.remediate.local_actions import LocalProcess, RestartLocalServer, SetPoolSize
-from mcops.remediate.pg_queries import KillLongQueries
-from mcops.remediate.report import ActionReport, run_action
-from mcops.remediate.sql_actions import (
-    ClearLeftMemberUnread,
-    DeleteDuplicateCommits,
-    RecreateConversation,
-    ResetEpoch,
-)
-from mcops.remediate.sql_base import RowChange, SqlRowAction
-from mcops.remediate.sql_controllers import EndStaleMeetings, MarkController
-from mcops.remediate.sql_indexes import AddRunbookIndexes, AddUniqueCommitEpochIndex
-from mcops.remediate.sql_restore import RestoreBackup
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+#: Each public name and the module that defines it.
+_WHERE = {
+    "Action": "mcops.remediate.base",
+    "ActionRefused": "mcops.remediate.base",
+    "ActionReport": "mcops.remediate.report",
+    "AddRunbookIndexes": "mcops.remediate.sql_indexes",
+    "AddUniqueCommitEpochIndex": "mcops.remediate.sql_indexes",
+    "AdminApi": "mcops.remediate.admin_api",
+    "ApplyResult": "mcops.remediate.base",
+    "AuditLog": "mcops.remediate.audit",
+    "AuditRecord": "mcops.remediate.audit",
+    "ClearLeftMemberUnread": "mcops.remediate.sql_actions",
+    "DeleteDuplicateCommits": "mcops.remediate.sql_actions",
+    "DeletePod": "mcops.remediate.kube_pods",
+    "EndMeeting": "mcops.remediate.admin_actions",
+    "EndStaleMeetings": "mcops.remediate.sql_controllers",
+    "KillLongQueries": "mcops.remediate.pg_queries",
+    "LocalProcess": "mcops.remediate.local_actions",
+    "MarkController": "mcops.remediate.sql_controllers",
+    "PatchResources": "mcops.remediate.kube_rollback",
+    "Plan": "mcops.remediate.base",
+    "Precondition": "mcops.remediate.base",
+    "ReRegisterController": "mcops.remediate.admin_actions",
+    "RecreateConversation": "mcops.remediate.sql_actions",
+    "Remediation": "mcops.remediate.base",
+    "ResetEpoch": "mcops.remediate.sql_actions",
+    "RestartLocalServer": "mcops.remediate.local_actions",
+    "RestoreBackup": "mcops.remediate.sql_restore",
+    "RestoreConfigObject": "mcops.remediate.kube_config_restore",
+    "RolloutRestart": "mcops.remediate.kube_actions",
+    "RolloutUndo": "mcops.remediate.kube_rollback",
+    "RowChange": "mcops.remediate.sql_base",
+    "Scale": "mcops.remediate.kube_actions",
+    "ScheduleDailyRestart": "mcops.remediate.kube_schedule",
+    "SetConfigMapValue": "mcops.remediate.kube_config_value",
+    "SetPoolSize": "mcops.remediate.local_actions",
+    "SqlRowAction": "mcops.remediate.sql_base",
+    "StopStaleActors": "mcops.remediate.admin_actions",
+    "run_action": "mcops.remediate.report",
+}
 
 __all__ = [
     "Action",
@@ -89,3 +107,51 @@ __all__ = [
     "StopStaleActors",
     "run_action",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """Import the module defining ``name`` when it is first asked for."""
+    try:
+        module = _WHERE[name]
+    except KeyError:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}") from None
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value  # later lookups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_WHERE])
+
+
+if TYPE_CHECKING:  # the static view: every name as if imported eagerly
+    from mcops.remediate.admin_actions import EndMeeting, ReRegisterController, StopStaleActors
+    from mcops.remediate.admin_api import AdminApi
+    from mcops.remediate.audit import AuditLog, AuditRecord
+    from mcops.remediate.base import (
+        Action,
+        ActionRefused,
+        ApplyResult,
+        Plan,
+        Precondition,
+        Remediation,
+    )
+    from mcops.remediate.kube_actions import RolloutRestart, Scale
+    from mcops.remediate.kube_config_restore import RestoreConfigObject
+    from mcops.remediate.kube_config_value import SetConfigMapValue
+    from mcops.remediate.kube_pods import DeletePod
+    from mcops.remediate.kube_rollback import PatchResources, RolloutUndo
+    from mcops.remediate.kube_schedule import ScheduleDailyRestart
+    from mcops.remediate.local_actions import LocalProcess, RestartLocalServer, SetPoolSize
+    from mcops.remediate.pg_queries import KillLongQueries
+    from mcops.remediate.report import ActionReport, run_action
+    from mcops.remediate.sql_actions import (
+        ClearLeftMemberUnread,
+        DeleteDuplicateCommits,
+        RecreateConversation,
+        ResetEpoch,
+    )
+    from mcops.remediate.sql_base import RowChange, SqlRowAction
+    from mcops.remediate.sql_controllers import EndStaleMeetings, MarkController
+    from mcops.remediate.sql_indexes import AddRunbookIndexes, AddUniqueCommitEpochIndex
+    from mcops.remediate.sql_restore import RestoreBackup
