@@ -25,10 +25,17 @@ from typing import Any, NamedTuple
 
 import mcops
 from mcops import errors, memory_io
-from mcops.errors import ParameterError
 from mcops.evidence import nothing_checked_message, summary_from_notebook, worst_level
 from mcops.findings import Level
 from mcops.params import check_parameters, describe_notebook
+from mcops.scenario_dir import (
+    NOTEBOOKS_ENV,
+    NotebooksDir,
+    default_notebooks_dir,
+    find_notebook,
+    list_scenarios,
+    notebooks_dir_and_origin,
+)
 from mcops.secrets import Redactor, redactor_for, resolve
 from mcops.storage import EVIDENCE_ELSEWHERE, check_room, storage_errors, write_atomic
 from mcops.utc import iso_now
@@ -37,16 +44,17 @@ __all__ = [
     "AUDIT_LOG_ENV",
     "EVIDENCE_DIR_ENV",
     "NOTEBOOKS_ENV",
+    "NotebooksDir",
     "RunResult",
     "ScenarioRun",
     "default_notebooks_dir",
     "find_notebook",
     "list_scenarios",
+    "notebooks_dir_and_origin",
     "run_many",
     "run_scenario",
 ]
 
-NOTEBOOKS_ENV = "MCOPS_NOTEBOOKS"
 EVIDENCE_DIR_ENV = "MCOPS_EVIDENCE_DIR"
 AUDIT_LOG_ENV = "MCOPS_AUDIT_LOG"
 AUDIT_LOG = "audit.jsonl"
@@ -98,32 +106,6 @@ class ScenarioRun(NamedTuple):
     """Values as papermill takes them (``env:NAME`` allowed)."""
     out_dir: Path | None = None
     """Evidence directory; None: ``evidence/<UTC timestamp>-SCENARIO``."""
-
-
-def default_notebooks_dir() -> Path:
-    """``$MCOPS_NOTEBOOKS``, else the repository's ``notebooks/`` next to the package."""
-    configured = os.environ.get(NOTEBOOKS_ENV)
-    if configured:
-        return Path(configured)
-    return Path(mcops.__file__).resolve().parent.parent / "notebooks"
-
-
-def list_scenarios(notebooks_dir: Path) -> list[str]:
-    """Scenario names: the ``*.ipynb`` files in ``notebooks_dir``, sorted."""
-    return sorted(p.stem for p in notebooks_dir.glob("*.ipynb") if not p.name.startswith("."))
-
-
-def find_notebook(scenario: str, notebooks_dir: Path) -> Path:
-    """The notebook of ``scenario``; ParameterError listing the known ones if absent."""
-    path = notebooks_dir / f"{scenario}.ipynb"
-    if not path.is_file():
-        known = ", ".join(list_scenarios(notebooks_dir)) or "(none)"
-        raise ParameterError(
-            f"no scenario {scenario!r} in {notebooks_dir} — fix: use one of: {known}, or "
-            f"point --notebooks / ${NOTEBOOKS_ENV} at the right directory",
-            name="scenario",
-        )
-    return path
 
 
 def run_many(

@@ -13,7 +13,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "list",
         help="list scenarios and their parameters",
         description="List scenario notebooks with their description and parameters "
-        "(type and default). With SCENARIO, show every parameter of that one.",
+        "(type and default). With SCENARIO, show every parameter of that one. The first "
+        "line says where the notebooks come from: --notebooks DIR, else $MCOPS_NOTEBOOKS, "
+        "else the installed package.",
     )
     parser.add_argument("scenario", nargs="?", default=None, help="show only this scenario")
     parser.add_argument(
@@ -37,13 +39,14 @@ def describe(notebook: Path) -> str:
 
 def run(args: argparse.Namespace) -> int:
     from mcops.params import COMMON_PARAMETERS, describe_notebook, missing_common
-    from mcops.runner import default_notebooks_dir, find_notebook, list_scenarios
+    from mcops.runner import find_notebook, list_scenarios, notebooks_dir_and_origin
 
-    notebooks = args.notebooks or default_notebooks_dir()
+    notebooks, origin = notebooks_dir_and_origin(args.notebooks)
     names = [args.scenario] if args.scenario else list_scenarios(notebooks)
     if not names:
-        print(f"no scenario notebooks in {notebooks}")
+        print(f"no scenario notebooks in {notebooks} (from {origin})")
         return 0
+    print(f"scenario notebooks: {notebooks} (from {origin})\n")
     common = {p.name for p in COMMON_PARAMETERS}
     for name in names:
         path = find_notebook(name, notebooks)
