@@ -15,7 +15,7 @@ from collections.abc import Sequence
 
 from mcops.errors import McopsError
 
-__all__ = ["COMMANDS", "build_parser", "main"]
+__all__ = ["COMMANDS", "build_parser", "main", "version_line"]
 
 #: The first subcommand modules, in the order `mcops --help` lists them.
 COMMANDS: tuple[str, ...] = (
@@ -35,10 +35,28 @@ def build_parser() -> argparse.ArgumentParser:
         prog="mcops",
         description="Investigate actor-based services with scenario notebooks.",
     )
+    parser.add_argument("--version", action="version", version=version_line())
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for module in (*COMMANDS, *_more_commands()):
         importlib.import_module(module).register(subparsers)
     return parser
+
+
+def version_line() -> str:
+    """``mcops X.Y.Z (Python A.B.C, PATH)``: which mcops answers, for a bug report."""
+    import platform
+    from pathlib import Path
+
+    import mcops
+
+    try:
+        from importlib.metadata import version
+
+        number = version("mcops")
+    except ImportError:  # PackageNotFoundError: run from a tree nobody installed
+        number = mcops.__version__
+    where = Path(mcops.__file__).resolve().parent
+    return f"mcops {number} (Python {platform.python_version()}, {where})"
 
 
 def _more_commands() -> list[str]:
