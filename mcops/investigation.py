@@ -38,7 +38,6 @@ from mcops.remediate import Action, ActionReport, AdminApi, run_action
 from mcops.secrets import redact_url
 from mcops.severity import Severity, SeverityContext, assess
 from mcops.sources import logs as log_source
-from mcops.sources import sql
 from mcops.sources.metrics import MetricsBackend, PrometheusMetrics, ScrapeMetrics
 from mcops.sources.prometheus import PrometheusSource
 from mcops.sources.service import ServiceSource
@@ -107,7 +106,7 @@ class Investigation:
     @property
     def database(self) -> Any:
         url = self._given("database_url", "database", "pass -p database_url=postgresql://...")
-        return self._opened("database", lambda: sql.connect(url))
+        return self._opened("database", lambda: _sql().connect(url))
 
     def sql(self, name: str, **params: Any) -> pd.DataFrame:
         """A named runbook query (see `mcops.sources.queries`), read-only.
@@ -117,7 +116,7 @@ class Investigation:
         """
         engine = self.database  # "not given" / "misconfigured" are recorded there
         try:
-            frame = sql.query(engine, name, **params)
+            frame = _sql().query(engine, name, **params)
         except (SourceUnreachable, SourceAuthError) as err:
             self.record_source("database", err)
             raise
@@ -216,15 +215,14 @@ class Investigation:
         return self.metrics.sampling(samples=samples, interval=interval).range(name, **params)
 
     def database_for_actions(self) -> str | None:
-        """The database URL remediations write through; None when not given or unreachable.
-
-        Diagnostics hold a read-only engine, so actions get the (driver-normalised) URL.
-        """
+        """The (driver-normalised) URL remediations write through, as diagnostics hold a
+        read-only engine; None when not given or unreachable."""
         try:
             self.database  # noqa: B018 - opening it records the source state
         except SourceError:
             return None
-        return sql.normalise_url(self.params["database_url"]).render_as_string(hide_password=False)
+        url = _sql().normalise_url(self.params["database_url"])
+        return url.render_as_string(hide_password=False)
 
     def admin_api(self) -> AdminApi | None:
         """The server's admin API for remediations; None without service_url or admin_token,
@@ -390,6 +388,12 @@ def _failed(action: Action, mode: str, changes: int, error: str) -> dict[str, An
     """summary.json's record of a remediation that did not run to its end."""
     name = type(action).__name__
     return {"action": name, "mode": mode, "changes": changes, "backup": None, "error": error}
+
+
+def _sql() -> Any:  # SQLAlchemy loads only for a run that reads a database
+    from mcops.sources import sql
+
+    return sql
 
 
 def _why(err: SourceError) -> str:

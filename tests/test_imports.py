@@ -86,3 +86,19 @@ def test_every_remediation_name_loads_on_first_use():
     for name in remediate.__all__:
         assert getattr(remediate, name).__name__ == name
     assert "kubernetes" in _loaded_after("from mcops.remediate import RolloutRestart")
+
+
+def test_a_notebook_that_reads_no_database_never_loads_sqlalchemy():
+    import subprocess
+    import sys
+
+    probe = (
+        "from mcops.investigation import Investigation\n"
+        "from mcops import plots\n"
+        "from mcops.checks import health, logs\n"
+        "from mcops.checks import metrics as metric_checks\n"
+        "import sys\n"
+        "print('sqlalchemy' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=ROOT)
+    assert out.stdout.strip() == "False", out.stdout + out.stderr

@@ -10,25 +10,46 @@
     http_client  HttpClient                                  one client: service + admin API
     timewindow   parse_window, resolve_until, resolve_range  notebook `window` / `until`
 
-Nothing is imported eagerly beyond these modules' definitions; the kubernetes client
-loads when `KubeSource` is first used through `read_logs("k8s:...")` or imported.
+Nothing is imported until asked for: each name loads its module on first use.
 """
 
 from __future__ import annotations
 
+import importlib
 from typing import TYPE_CHECKING, Any
 
-from mcops.secrets import redact_url
-from mcops.sources.logs import read_logs
-from mcops.sources.promcalc import histogram_quantile, rate
-from mcops.sources.prometheus import PrometheusSource, instant, query_range
-from mcops.sources.scrape import sample, scrape
-from mcops.sources.service import ServiceSource
-from mcops.sources.sql import connect, query
-from mcops.sources.timewindow import parse_window, resolve_range, resolve_until
+#: Each public name and the module that defines it, imported on first use (PEP 562): a
+#: notebook that reads no database never loads SQLAlchemy, none on one host the
+#: Kubernetes client.
+_WHERE = {
+    "KubeSource": "mcops.sources.kube",
+    "PrometheusSource": "mcops.sources.prometheus",
+    "ServiceSource": "mcops.sources.service",
+    "connect": "mcops.sources.sql",
+    "histogram_quantile": "mcops.sources.promcalc",
+    "instant": "mcops.sources.prometheus",
+    "parse_window": "mcops.sources.timewindow",
+    "query": "mcops.sources.sql",
+    "query_range": "mcops.sources.prometheus",
+    "rate": "mcops.sources.promcalc",
+    "read_logs": "mcops.sources.logs",
+    "redact_url": "mcops.secrets",
+    "resolve_range": "mcops.sources.timewindow",
+    "resolve_until": "mcops.sources.timewindow",
+    "sample": "mcops.sources.scrape",
+    "scrape": "mcops.sources.scrape",
+}
 
 if TYPE_CHECKING:
+    from mcops.secrets import redact_url
     from mcops.sources.kube import KubeSource
+    from mcops.sources.logs import read_logs
+    from mcops.sources.promcalc import histogram_quantile, rate
+    from mcops.sources.prometheus import PrometheusSource, instant, query_range
+    from mcops.sources.scrape import sample, scrape
+    from mcops.sources.service import ServiceSource
+    from mcops.sources.sql import connect, query
+    from mcops.sources.timewindow import parse_window, resolve_range, resolve_until
 
 __all__ = [
     "KubeSource",
@@ -51,9 +72,11 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
-    # The kubernetes client takes ~0.5 s to import; load it only when asked for.
-    if name == "KubeSource":
-        from mcops.sources.kube import KubeSource
-
-        return KubeSource
-    raise AttributeError(f"module 'mcops.sources' has no attribute {name!r}")
+    """Import the module defining ``name`` when it is first asked for."""
+    try:
+        module = _WHERE[name]
+    except KeyError:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}") from None
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
