@@ -35,11 +35,22 @@ def build_parser() -> argparse.ArgumentParser:
         prog="mcops",
         description="Investigate actor-based services with scenario notebooks.",
     )
-    parser.add_argument("--version", action="version", version=version_line())
+    parser.add_argument(
+        "--version", action=_Version, nargs=0, help="show the version, Python and location"
+    )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for module in (*COMMANDS, *_more_commands()):
         importlib.import_module(module).register(subparsers)
     return parser
+
+
+class _Version(argparse.Action):
+    """``--version`` printed as one unwrapped line (argparse's own wraps a long path),
+    computed only when asked."""
+
+    def __call__(self, parser: argparse.ArgumentParser, *_: object) -> None:
+        print(version_line())
+        parser.exit(0)
 
 
 def version_line() -> str:
