@@ -466,29 +466,51 @@ def _docker_uid() -> int:
     return int(user.split(":")[0])
 
 
-def test_the_dockerfile_builds_one_non_root_image_with_the_project_and_its_notebooks():
-    steps = _dockerfile()
-    ops = [op for op, _ in steps]
-    assert ops[0] == "FROM" and re.fullmatch(r"python:3\.1[1-9]-slim", steps[0][1])
+def _stages() -> list[list[tuple[str, str]]]:
+    """The Dockerfile's steps, one list per ``FROM``."""
+    stages: list[list[tuple[str, str]]] = []
+    for op, args in _dockerfile():
+        if op == "FROM":
+            stages.append([])
+        stages[-1].append((op, args))
+    return stages
+
+
+def _context_copies() -> list[list[str]]:
+    """The COPY steps that take from the build context (not ``--from=`` a stage)."""
+    copies = [shlex.split(a) for op, a in _dockerfile() if op == "COPY"]
+    return [c for c in copies if not c[0].startswith("--from=")]
+
+
+def test_the_dockerfile_builds_one_non_root_image_from_the_wheel_with_its_notebooks():
+    """A build stage makes the wheel (notebooks, rules and dashboard as package data); the
+    slim runtime stage installs that wheel only and runs as a numeric non-root user."""
+    build, runtime = _stages()
+    for stage in (build, runtime):
+        assert re.fullmatch(r"python:3\.1[1-9]-slim( AS \w+)?", stage[0][1], re.IGNORECASE)
+    name = build[0][1].split()[-1]
     assert _docker_uid() != 0
-    env = dict(re.findall(r"(\w+)=(\S+)", " ".join(a for op, a in steps if op == "ENV")))
-    copies = [shlex.split(a) for op, a in steps if op == "COPY"]
-    for *sources, _ in copies:
+    for *sources, _ in _context_copies():
         for source in sources:
             assert (REPO / source).exists(), source
-    destinations = {c[-1].rstrip("/"): c[:-1] for c in copies}
-    assert destinations[env["MCOPS_NOTEBOOKS"]] == ["notebooks"]
-    assert any(re.search(r"pip install /src\b", a) for op, a in steps if op == "RUN")
-    sources = {s.rstrip("/") for c in copies for s in c[:-1]}
-    assert {"pyproject.toml", "mcops", "server"} <= sources
-    cmd = json.loads([a for op, a in steps if op == "CMD"][-1])
+    sources = {s.rstrip("/") for c in _context_copies() for s in c[:-1]}
+    assert {"pyproject.toml", "setup.py", "mcops", "server", "notebooks"} <= sources
+    assert {"deploy/prometheus", "deploy/grafana"} <= sources
+    assert any(re.search(r"pip wheel .*--no-deps", a) for op, a in build if op == "RUN")
+    (taken,) = [shlex.split(a) for op, a in runtime if op == "COPY"]
+    assert taken[0] == f"--from={name}"
+    assert any(re.search(r"pip install \S+\.whl", a) for op, a in runtime if op == "RUN")
+    assert not [a for op, a in runtime if op == "COPY" and not a.startswith("--from=")]
+    env = dict(re.findall(r"(\w+)=(\S+)", " ".join(a for op, a in runtime if op == "ENV")))
+    assert "MCOPS_NOTEBOOKS" not in env, "the installed package carries the notebooks"
+    cmd = json.loads([a for op, a in runtime if op == "CMD"][-1])
     assert cmd[:4] == ["python", "-m", "server", "serve"]
 
 
 def test_the_dockerignore_keeps_what_the_dockerfile_copies():
     ignore = (REPO / ".dockerignore").read_text().splitlines()
     kept = {line[1:].rstrip("/") for line in ignore if line.startswith("!")}
-    copied = {s.rstrip("/") for op, a in _dockerfile() if op == "COPY" for s in shlex.split(a)[:-1]}
+    copied = {s.rstrip("/") for c in _context_copies() for s in c[:-1]}
     assert all(any(c == k or k.startswith(f"{c}/") for k in kept) for c in copied), copied
 
 
@@ -583,7 +605,7 @@ def test_the_daily_report_cronjobs_command_runs_here_against_a_real_server(
             env={
                 "PATH": os.environ["PATH"],
                 "HOME": str(home),
-                "MCOPS_NOTEBOOKS": str(REPO / "notebooks"),  # the image's ENV
+                "MCOPS_NOTEBOOKS": str(REPO / "notebooks"),  # the image's package carries them
                 "KUBECONFIG": str(tmp_path / "no-kubeconfig"),  # no cluster here
                 **env,
             },
