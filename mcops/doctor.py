@@ -9,11 +9,13 @@ JupyterLab kernel) only say what they would add.
 from __future__ import annotations
 
 import importlib.util
+import os
 import platform
 import shutil
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 __all__ = ["Check", "all_checks", "run_checks"]
 
@@ -74,7 +76,17 @@ def _kernel(name: str, *, required: bool, fix: str) -> Check:
         spec = KernelSpecManager().get_kernel_spec(name)
     except NoSuchKernel:
         return Check(f"kernel {name}", False, "not registered", fix, required)
-    return Check(f"kernel {name}", True, " ".join(spec.argv[:1]) or spec.resource_dir, "", required)
+    python = spec.argv[0] if spec.argv else ""
+    if name != "python3" and Path(python).is_absolute() and not _same_file(python, sys.executable):
+        found = f"registered for another Python: {python}"  # it would import another mcops
+        return Check(f"kernel {name}", False, found, fix, required)
+    return Check(f"kernel {name}", True, python or spec.resource_dir, "", required)
+
+
+def _same_file(a: str, b: str) -> bool:
+    """Same interpreter path, symlinks not followed: each venv's python links the same
+    base interpreter, but only its own path puts that venv's packages on sys.path."""
+    return os.path.normpath(os.path.abspath(a)) == os.path.normpath(os.path.abspath(b))
 
 
 def _shipped(name: str, what: str) -> Check:
