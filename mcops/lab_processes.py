@@ -79,9 +79,10 @@ def start_prometheus(root: Path, target: str) -> tuple[str, subprocess.Popen[byt
         "global": {"scrape_interval": "2s", "evaluation_interval": "2s"},
         "scrape_configs": [{"job_name": "mcops-server", "static_configs": [{"targets": [target]}]}],
     }
-    rules = sorted(
-        (Path(__file__).resolve().parent.parent / "deploy" / "prometheus").glob("*.rules.yml")
-    )
+    from mcops._data import data_dir
+
+    shipped = data_dir("prometheus")  # the installed package's, or the checkout's deploy/
+    rules = sorted(shipped.path.glob("*.rules.yml")) if shipped else []
     if rules:
         config["rule_files"] = [str(p) for p in rules]
     (prom_dir / "prometheus.yml").write_text(yaml.safe_dump(config))
