@@ -91,4 +91,4 @@ lint: setup
 	$(VENV)/bin/ruff format --check .
 
 clean:
-	rm -rf $(VENV) evidence .pytest_cache
+	rm -rf $(VENV) evidence .pytest_cache build dist *.egg-info
