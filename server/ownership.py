@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import and_, delete, func, or_, select, text, update
+from sqlalchemy import and_, func, or_, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -23,6 +23,9 @@ from server.errors import OwnedElsewhere, OwnershipLost
 from server.store.schema import conversation_owners as owners
 
 __all__ = ["Fence", "Ownership"]
+
+#: A released lease: expired, its row (and so its token) kept.
+_EXPIRED = func.now() - text("interval '1 second'")
 
 
 @dataclass(frozen=True)
@@ -112,27 +115,32 @@ class Ownership:
         """Extend every lease this replica holds; the conversations it still owns."""
         async with self.engine.begin() as conn:
             result = await conn.execute(
-                update(owners)
-                .where(owners.c.owner_id == self.owner_id)
+                update(owners)  # live ones only: a released or lapsed lease stays free
+                .where(owners.c.owner_id == self.owner_id, owners.c.expires_at > func.now())
                 .values(expires_at=self._expiry())
                 .returning(owners.c.convo_id)
             )
             return set(result.scalars())
 
     async def release(self, fence: Fence) -> None:
-        """Give the lease up (the actor stopped): another replica may take it at once."""
+        """Give the lease up (the actor stopped): another replica may take it at once.
+        The row stays, expired, so the next owner's token is still higher than this one."""
         async with self.engine.begin() as conn:
             await conn.execute(
-                delete(owners).where(
+                update(owners)
+                .where(
                     and_(
                         owners.c.convo_id == fence.convo_id,
                         owners.c.owner_id == fence.owner_id,
                         owners.c.token == fence.token,
                     )
                 )
+                .values(expires_at=_EXPIRED)
             )
 
     async def release_all(self) -> None:
         """At shutdown: every lease of this replica, so others need not wait for expiry."""
         async with self.engine.begin() as conn:
-            await conn.execute(delete(owners).where(owners.c.owner_id == self.owner_id))
+            await conn.execute(
+                update(owners).where(owners.c.owner_id == self.owner_id).values(expires_at=_EXPIRED)
+            )
