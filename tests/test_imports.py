@@ -102,3 +102,18 @@ def test_a_notebook_that_reads_no_database_never_loads_sqlalchemy():
     )
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=ROOT)
     assert out.stdout.strip() == "False", out.stdout + out.stderr
+
+
+def test_a_lazy_name_is_never_shadowed_by_a_submodule_of_the_same_name():
+    """`mcops.sources.scrape` is a module and a function: importing the module anywhere
+    first must not turn `from mcops.sources import scrape` into the module."""
+    import importlib
+    import pkgutil
+    import types
+
+    for package_name in ("mcops.sources", "mcops.remediate"):
+        package = importlib.import_module(package_name)
+        for info in pkgutil.iter_modules(package.__path__):
+            importlib.import_module(f"{package_name}.{info.name}")
+        modules = [n for n in package.__all__ if isinstance(getattr(package, n), types.ModuleType)]
+        assert not modules, f"{package_name}: {modules} are modules, not what __all__ names"

@@ -18,6 +18,10 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
+# eager: `scrape` is also a submodule's name, and importing that submodule anywhere would
+# bind the module here in place of the function
+from mcops.sources.scrape import sample, scrape
+
 #: Each public name and the module that defines it, imported on first use (PEP 562): a
 #: notebook that reads no database never loads SQLAlchemy, none on one host the
 #: Kubernetes client.
@@ -36,8 +40,6 @@ _WHERE = {
     "redact_url": "mcops.secrets",
     "resolve_range": "mcops.sources.timewindow",
     "resolve_until": "mcops.sources.timewindow",
-    "sample": "mcops.sources.scrape",
-    "scrape": "mcops.sources.scrape",
 }
 
 if TYPE_CHECKING:
@@ -46,7 +48,6 @@ if TYPE_CHECKING:
     from mcops.sources.logs import read_logs
     from mcops.sources.promcalc import histogram_quantile, rate
     from mcops.sources.prometheus import PrometheusSource, instant, query_range
-    from mcops.sources.scrape import sample, scrape
     from mcops.sources.service import ServiceSource
     from mcops.sources.sql import connect, query
     from mcops.sources.timewindow import parse_window, resolve_range, resolve_until

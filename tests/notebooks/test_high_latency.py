@@ -46,11 +46,11 @@ def test_slow_meeting_actors_are_found_and_the_other_causes_checked(sqlite_url, 
         running_server(sqlite_url) as server,
         running_prometheus(targets=[f"127.0.0.1:{server.port}"]) as prom,
     ):
-        wait_for(  # a sample before the fault, so the plots' time axes hold its moment
-            "Prometheus's first scrape",
-            lambda: httpx.get(f"{prom}/api/v1/query", params={"query": "up == 1"}).json()["data"][
-                "result"
-            ],
+        wait_for(  # samples well before the fault, so the plots' time axes hold its moment
+            "three scrapes by Prometheus",
+            lambda: httpx.get(
+                f"{prom}/api/v1/query", params={"query": "count_over_time(up[1m]) >= 3"}
+            ).json()["data"]["result"],
             timeout=30,
         )
         slow_meeting(server, "meeting-slow")
