@@ -225,11 +225,11 @@ def database_down(seconds: float) -> Fault:
 
     async def fault(_server: ServerProcess, db_url: str) -> FaultEnd:
         name = db_url.rsplit("/", 1)[1]
-        await asyncio.to_thread(_allow_connections, name, False)
+        await asyncio.to_thread(allow_connections, name, False)
         try:
             await asyncio.sleep(seconds)
         finally:
-            await asyncio.to_thread(_allow_connections, name, True)
+            await asyncio.to_thread(allow_connections, name, True)
         return FaultEnd(time.monotonic(), f"down {seconds:g} s")
 
     return fault
@@ -297,7 +297,9 @@ def _reap_closed(socks: list[socket.socket]) -> None:
             s.close()
 
 
-def _allow_connections(name: str, allowed: bool) -> None:
+def allow_connections(name: str, allowed: bool) -> None:
+    """PostgreSQL accepts connections to database ``name`` again, or refuses them and
+    drops the ones it has: the database as its clients see it when it is down."""
     engine = sa.create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
     try:
         with engine.connect() as conn:

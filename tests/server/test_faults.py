@@ -255,24 +255,12 @@ def test_legacy_path_from_environment(tmp_path: Path):
 
 @pytest.mark.postgres
 def test_ready_is_503_while_the_database_refuses_connections(pg_url):
-    import sqlalchemy as sa
-
-    from tests.support.postgres import ADMIN_URL
+    from benchmarks.fault_suite import allow_connections
 
     name = pg_url.rsplit("/", 1)[1]
-    admin_engine = sa.create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
 
     def set_connectable(allowed: bool) -> None:
-        with admin_engine.connect() as conn:
-            conn.execute(sa.text(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS {allowed!s}'))
-            if not allowed:
-                conn.execute(
-                    sa.text(
-                        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                        "WHERE datname = :name"
-                    ),
-                    {"name": name},
-                )
+        allow_connections(name, allowed)
 
     try:
         with running_server(pg_url) as srv:
@@ -288,4 +276,3 @@ def test_ready_is_503_while_the_database_refuses_connections(pg_url):
             )
     finally:
         set_connectable(True)
-        admin_engine.dispose()
