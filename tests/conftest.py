@@ -32,9 +32,3 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
         with fresh_database() as url:
             yield url
 
-
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Slow tests first (stable otherwise): pytest-xdist hands out whole files in this
-    order, so the long real-process files start at once on every worker and the quick
-    ones fill the end, instead of one worker running the last long file alone."""
-    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
