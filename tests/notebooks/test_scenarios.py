@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from server.load import run_load_sync
-from tests.notebooks.support import mcops_run
+from tests.notebooks.support import mcops_run, relaxed_latency_file
 from tests.support.prometheus import running_prometheus
 from tests.support.server_process import ADMIN_TOKEN, AUTH_SECRET, running_server
 
@@ -206,7 +206,13 @@ def test_actor_health_on_a_healthy_server_is_all_ok(sqlite_url, tmp_path):
         run = mcops_run(
             "actor_health",
             tmp_path / "health",
-            *common(server, f"prometheus_url={prom}", "window=5m", "convo_id=traced"),
+            *common(
+                server,
+                f"prometheus_url={prom}",
+                "window=5m",
+                "convo_id=traced",
+                f"thresholds_file={relaxed_latency_file(tmp_path)}",
+            ),
             env=TOKEN_ENV,
         )
 

@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from server.load import run_load_sync
-from tests.notebooks.support import mcops_run
+from tests.notebooks.support import mcops_run, relaxed_latency_file
 from tests.support.prometheus import running_prometheus
 from tests.support.server_process import ADMIN_TOKEN, AUTH_SECRET, running_server
 
@@ -21,23 +21,8 @@ pytestmark = pytest.mark.slow
 TOKEN_ENV = {"MCOPS_TEST_ADMIN_TOKEN": ADMIN_TOKEN}
 
 
-#: Message latency on a shared two-CPU CI machine measures the machine, and this test is
-#: about telling a healthy server from a crashing one; the latency bands are tested at
-#: their boundaries in tests/mcops/test_thresholds.py. Same band names, ten times wider.
-RELAXED_LATENCY = """
-metrics:
-  p95_latency_ms:
-    bands:
-      fast: {level: ok, upto: 100, inclusive: false}
-      normal: {level: ok, upto: 500}
-      slow: {level: warning, upto: 2000}
-      critical: {level: critical, upto: 10000}
-"""
-
-
 def triage(server, prom_url: str, out_dir):
-    thresholds = out_dir.parent / "relaxed-latency.yaml"
-    thresholds.write_text(RELAXED_LATENCY)
+    thresholds = relaxed_latency_file(out_dir.parent)
     return mcops_run(
         "triage",
         out_dir,
