@@ -14,20 +14,27 @@ The kernel learns where evidence goes from its environment: ``MCOPS_EVIDENCE_DIR
 from __future__ import annotations
 
 import json
-import os
 import time
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
-import mcops
-from mcops import errors, memory_io
+from mcops import errors
 from mcops.evidence import nothing_checked_message, summary_from_notebook, worst_level
 from mcops.findings import Level
 from mcops.params import check_parameters, describe_notebook
+from mcops.run_kernel import (
+    AUDIT_LOG,
+    AUDIT_LOG_ENV,
+    CELL_TIMEOUT,
+    EVIDENCE_DIR_ENV,
+    KERNEL,
+    Failure,
+    execute,
+    kernel_pool,
+)
 from mcops.scenario_dir import (
     NOTEBOOKS_ENV,
     NotebooksDir,
@@ -40,6 +47,9 @@ from mcops.secrets import Redactor, redactor_for, resolve
 from mcops.storage import EVIDENCE_ELSEWHERE, check_room, storage_errors, write_atomic
 from mcops.utc import iso_now
 
+if TYPE_CHECKING:
+    from mcops.kernel_pool import KernelPool
+
 __all__ = [
     "AUDIT_LOG_ENV",
     "EVIDENCE_DIR_ENV",
@@ -49,24 +59,14 @@ __all__ = [
     "ScenarioRun",
     "default_notebooks_dir",
     "find_notebook",
+    "kernel_pool",
     "list_scenarios",
     "notebooks_dir_and_origin",
     "run_many",
     "run_scenario",
 ]
 
-EVIDENCE_DIR_ENV = "MCOPS_EVIDENCE_DIR"
-AUDIT_LOG_ENV = "MCOPS_AUDIT_LOG"
-AUDIT_LOG = "audit.jsonl"
 SUMMARY = "summary.json"
-KERNEL = "python3"
-
-#: Seconds one cell may run before the run fails (papermill ``execution_timeout``).
-CELL_TIMEOUT = 300.0
-_LATE = (
-    "a cell ran longer than {} s and was stopped (a source that blocks?) — fix: check "
-    "the sources, or give more time with --cell-timeout SECONDS"
-)
 
 EXIT_OK = 0
 EXIT_FAIL_ON = 1
@@ -114,19 +114,23 @@ def run_many(
     notebooks_dir: Path | None = None,
     fail_on: Level | str | None = None,
     progress: bool = True,
+    cell_timeout: float | None = CELL_TIMEOUT,
 ) -> list[RunResult]:
-    """Run several scenarios from this one process (imports are paid once)."""
-    return [
-        run_scenario(
-            run.scenario,
-            run.parameters,
-            out_dir=run.out_dir,
-            notebooks_dir=notebooks_dir,
-            fail_on=fail_on,
-            progress=progress,
-        )
-        for run in runs
-    ]
+    """Run several scenarios one after another; each next kernel warms while one runs."""
+    with kernel_pool(1) as kernels:
+        return [
+            run_scenario(
+                run.scenario,
+                run.parameters,
+                out_dir=run.out_dir,
+                notebooks_dir=notebooks_dir,
+                fail_on=fail_on,
+                progress=progress,
+                cell_timeout=cell_timeout,
+                kernels=kernels,
+            )
+            for run in runs
+        ]
 
 
 def run_scenario(
@@ -139,6 +143,7 @@ def run_scenario(
     progress: bool = True,
     kernel_name: str = KERNEL,
     cell_timeout: float | None = CELL_TIMEOUT,
+    kernels: KernelPool | None = None,
 ) -> RunResult:
     """Execute ``notebooks_dir/SCENARIO.ipynb`` and write its evidence into ``out_dir``.
 
@@ -147,7 +152,7 @@ def run_scenario(
     the result has ``exit_code`` 2 and the error in its summary — so does a cell that
     runs longer than ``cell_timeout`` seconds (None: no limit). EvidenceUnwritable when
     ``out_dir`` cannot take the evidence (disk full, quota, read-only), before any kernel
-    starts if it is so already.
+    starts if it is so already. With ``kernels``, the run takes a warm kernel of the pool.
     """
     clock = time.perf_counter()
     notebook = find_notebook(scenario, notebooks_dir or default_notebooks_dir())
@@ -159,9 +164,10 @@ def run_scenario(
     out = Path(out_dir) if out_dir is not None else _default_out_dir(scenario)
     check_room(out)  # a full disk is said now, not after the notebook ran
     started_at = iso_now()
-    executed, failure = _execute(
-        notebook, given, out=out, kernel_name=kernel_name, progress=progress, timeout=cell_timeout
-    )
+    executed, failure = execute(
+        notebook, given, out=out, kernel_name=kernel_name, progress=progress,
+        timeout=cell_timeout, kernels=kernels,
+    )  # fmt: skip
     from mcops.bundle import QUERIES
     from mcops.bundle_figures import write_figures
     from mcops.bundle_manifest import seal
@@ -178,55 +184,10 @@ def run_scenario(
     return RunResult(scenario, out, summary, exit_code, time.perf_counter() - clock)
 
 
-class _Failure(NamedTuple):
-    ename: str
-    evalue: str
-
-
-def _execute(
-    notebook: Path,
-    given: Mapping[str, Any],
-    *,
-    out: Path,
-    kernel_name: str,
-    progress: bool,
-    timeout: float | None = CELL_TIMEOUT,
-) -> tuple[Any, _Failure | None]:
-    """Run papermill into memory; return the executed notebook (or None) and the failure."""
-    import nbformat
-    import papermill
-    from papermill.exceptions import PapermillExecutionError
-
-    key = memory_io.new_key(notebook.name)
-    failure: _Failure | None = None
-    try:
-        with _kernel_environment(out):
-            papermill.execute_notebook(
-                str(notebook),
-                key,
-                parameters=dict(given),
-                kernel_name=kernel_name,
-                progress_bar=progress,
-                log_output=False,
-                request_save_on_cell_execute=True,  # in memory: a timeout keeps what ran
-                cwd=str(notebook.parent),
-                execution_timeout=timeout,  # a blocked source must not hang the run
-                # the kernel's own start-up chatter (TCP notice) is not evidence
-                extra_arguments=["--IPKernelApp.log_level=CRITICAL"],
-            )
-    except PapermillExecutionError as exc:
-        failure = _Failure(str(exc.ename), str(exc.evalue))
-    except Exception as exc:  # dead kernel, timeout: still write what we have
-        late = "timeout" in type(exc).__name__.lower()  # nbclient's CellTimeoutError
-        failure = _Failure(type(exc).__name__, _LATE.format(timeout) if late else str(exc))
-    text = memory_io.take(key)
-    return (nbformat.reads(text, as_version=4) if text else None), failure
-
-
 def _write_evidence(
     scenario: str,
     executed: Any,
-    failure: _Failure | None,
+    failure: Failure | None,
     *,
     given: Mapping[str, Any],
     out: Path,
@@ -280,7 +241,7 @@ def _write_evidence(
 
 def _error(
     scenario: str,
-    failure: _Failure | None,
+    failure: Failure | None,
     cell: tuple[int, int | None] | None,
     summary: Mapping[str, Any],
 ) -> dict[str, Any] | None:
@@ -345,28 +306,6 @@ def _scrub(path: Path, redactor: Redactor) -> None:
         for secret in redactor.secrets:
             text = text.replace(secret, "***")
         write_atomic(path, text)
-
-
-@contextmanager
-def _kernel_environment(out: Path) -> Iterator[None]:
-    """Environment the kernel inherits: where evidence goes, and our own mcops first."""
-    root = str(Path(mcops.__file__).resolve().parent.parent)
-    pythonpath = os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH", "")) if p)
-    updates = {
-        EVIDENCE_DIR_ENV: str(out.resolve()),
-        AUDIT_LOG_ENV: str((out / AUDIT_LOG).resolve()),
-        "PYTHONPATH": pythonpath,
-    }
-    saved = {name: os.environ.get(name) for name in updates}
-    os.environ.update(updates)
-    try:
-        yield
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
 
 
 def _default_out_dir(scenario: str) -> Path:
