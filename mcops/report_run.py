@@ -2,17 +2,19 @@
 
 Every scenario's parameters are checked before any kernel starts, so a typo in a
 scheduled weekly report fails in a second, not after the first notebook. Scenarios run
-in worker processes (``jobs`` at a time): the runner tells each kernel where its
-evidence goes through the process environment, which threads would share.
+``jobs`` at a time, each on a warm kernel of one pool (`mcops.kernel_pool`): a kernel
+is started and has mcops imported while the scenarios before it run, and it learns where
+its evidence goes when it is taken, so the runs can share this process.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor, as_completed
+from concurrent.futures import Future, ThreadPoolExecutor, as_completed
+from contextlib import nullcontext
 from datetime import UTC, datetime
-from multiprocessing import get_context
+from functools import partial
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -25,6 +27,7 @@ from mcops.runner import (
     ScenarioRun,
     default_notebooks_dir,
     find_notebook,
+    kernel_pool,
     list_scenarios,
     run_scenario,
 )
@@ -39,7 +42,7 @@ __all__ = ["Done", "Report", "Start", "default_jobs", "default_out_dir", "plan_r
 Done = Callable[[str, str], None]
 #: Called in the parent once every parameter is checked: how many scenarios will run.
 Start = Callable[[int], None]
-#: Runs one scenario; module-level (picklable) so worker processes can call it.
+#: Runs one scenario (the default takes a warm kernel of the report's pool).
 RunOne = Callable[[ScenarioRun, Path | None, str | None], RunResult]
 
 
@@ -147,7 +150,9 @@ def run_report(
     return Report(out, index, int(index["exit_code"]))
 
 
-def _run_one(run: ScenarioRun, notebooks_dir: Path | None, fail_on: str | None) -> RunResult:
+def _run_one(
+    run: ScenarioRun, notebooks_dir: Path | None, fail_on: str | None, *, kernels: Any = None
+) -> RunResult:
     return run_scenario(
         run.scenario,
         run.parameters,
@@ -155,6 +160,7 @@ def _run_one(run: ScenarioRun, notebooks_dir: Path | None, fail_on: str | None) 
         notebooks_dir=notebooks_dir,
         fail_on=fail_on,
         progress=False,
+        kernels=kernels,
     )
 
 
@@ -169,29 +175,23 @@ def _execute(
 ) -> dict[str, str]:
     """Run everything; return, per scenario that raised instead of finishing, why."""
     failures: dict[str, str] = {}
-    if jobs <= 1 or len(runs) <= 1:
-        for run in runs:
-            try:
-                status = run_one(run, notebooks_dir, fail_on).status
-            except Exception as exc:  # one broken run must not lose the others' evidence
-                failures[run.scenario] = _why(run.scenario, exc)
-                status = "error"
-            on_done(run.scenario, status)
-        return failures
-    with ProcessPoolExecutor(
-        max_workers=min(jobs, len(runs)), mp_context=get_context("spawn")
-    ) as pool:
-        futures: dict[Future[RunResult], str] = {
-            pool.submit(run_one, run, notebooks_dir, fail_on): run.scenario for run in runs
-        }
-        for future in as_completed(futures):
-            scenario = futures[future]
-            try:
-                status = future.result().status
-            except Exception as exc:
-                failures[scenario] = _why(scenario, exc)
-                status = "error"
-            on_done(scenario, status)
+    workers = max(1, min(jobs, len(runs)))
+    warm = run_one is _run_one and len(runs) > 1  # one run alone gains nothing from a pool
+    with kernel_pool(workers) if warm else nullcontext() as kernels:
+        if kernels is not None:
+            run_one = partial(_run_one, kernels=kernels)
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="mcops-report") as pool:
+            futures: dict[Future[RunResult], str] = {
+                pool.submit(run_one, run, notebooks_dir, fail_on): run.scenario for run in runs
+            }
+            for future in as_completed(futures):
+                scenario = futures[future]
+                try:
+                    status = future.result().status
+                except Exception as exc:  # one broken run must not lose the others' evidence
+                    failures[scenario] = _why(scenario, exc)
+                    status = "error"
+                on_done(scenario, status)
     return failures
 
 

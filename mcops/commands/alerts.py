@@ -56,17 +56,24 @@ def serve_alerts(args: argparse.Namespace) -> int:
     from mcops.alerts_http import build_app
     from mcops.params import parse_assignment
     from mcops.registry import ALERTS as ALERT_SCENARIOS
-    from mcops.runner import default_notebooks_dir, run_scenario
+    from mcops.runner import default_notebooks_dir, kernel_pool, run_scenario
     from mcops.secrets import resolve
 
     defaults: dict[str, Any] = dict(parse_assignment(text) for text in args.parameter)
     for name, value in defaults.items():
         resolve(value, name=name)  # an unset env: variable stops us now, not at the first alert
     notebooks = args.notebooks or default_notebooks_dir()
+    # a kernel with mcops imported waits for the next alert: its run starts at the first cell
+    kernels = kernel_pool(1)
 
     def execute(scenario: str, parameters: dict[str, Any], out_dir: Path) -> dict[str, Any]:
         result = run_scenario(
-            scenario, parameters, out_dir=out_dir, notebooks_dir=notebooks, progress=False
+            scenario,
+            parameters,
+            out_dir=out_dir,
+            notebooks_dir=notebooks,
+            progress=False,
+            kernels=kernels,
         )
         return {"exit_code": result.exit_code, "summary": result.summary}
 
@@ -83,5 +90,8 @@ def serve_alerts(args: argparse.Namespace) -> int:
         f"(notebooks {notebooks}, evidence {args.evidence})",
         flush=True,
     )
-    uvicorn.run(build_app(receiver), host=args.host, port=args.port, log_level="warning")
+    try:
+        uvicorn.run(build_app(receiver), host=args.host, port=args.port, log_level="warning")
+    finally:
+        kernels.close()
     return 0

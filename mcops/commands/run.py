@@ -1,4 +1,8 @@
-"""``mcops run SCENARIO [-p NAME=VALUE]... [--lab] [--out DIR] [--fail-on LEVEL]``.
+"""``mcops run SCENARIO... [-p NAME=VALUE]... [--lab] [--out DIR] [--fail-on LEVEL]``.
+
+Several scenarios run one after another with the same parameters (each checked against
+every notebook before the first kernel starts); while one runs, the next one's kernel
+starts and imports mcops (`mcops.kernel_pool`). With ``--out DIR`` each goes to DIR/SCENARIO.
 
 ``--lab`` fills every source parameter left empty from the running lab
 (`mcops.lab.running_lab_parameters`) and says which, in one line.
@@ -38,12 +42,15 @@ def _seconds(text: str) -> float:
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "run",
-        help="execute a scenario notebook headless and write its evidence",
+        help="execute scenario notebooks headless and write their evidence",
         description="Execute notebooks/SCENARIO.ipynb with papermill and write SCENARIO.ipynb, "
         "SCENARIO.html and summary.json (and audit.jsonl if anything was applied) into DIR. "
-        "Exit 0 when it ran, 1 when --fail-on is reached, 2 when it failed.",
+        "Several scenarios run one after another, each next kernel warmed while one runs. "
+        "Exit 0 when they ran, 1 when --fail-on is reached, 2 when one failed.",
     )
-    parser.add_argument("scenario", help="scenario name (see `mcops list`)")
+    parser.add_argument(
+        "scenario", nargs="+", help="scenario name (see `mcops list`); several run in turn"
+    )
     parser.add_argument(
         "-p",
         "--parameter",
@@ -67,7 +74,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="take the running lab's service, Prometheus, database, log and admin token for "
         "every one of them not given with -p (see `mcops lab status`)",
     )
-    parser.add_argument("--out", type=Path, default=None, metavar="DIR", help="evidence dir")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="evidence dir (several scenarios: DIR/SCENARIO each)",
+    )
     parser.add_argument(
         "--fail-on",
         choices=["warning", "critical"],
@@ -152,9 +165,7 @@ def report_lines(summary: Mapping[str, Any], *, error: str) -> list[str]:
 
 def run(args: argparse.Namespace) -> int:
     from mcops.bundle_figures import want_png
-    from mcops.next_steps import next_commands
-    from mcops.params import SOURCE_PARAMETERS, parse_assignments
-    from mcops.runner import run_scenario
+    from mcops.params import parse_assignments
 
     want_png(args.png)
     parameters = parse_assignments(args.parameter, args.raw)
@@ -163,15 +174,64 @@ def run(args: argparse.Namespace) -> int:
     given = dict(parameters)
     if args.lab:
         parameters = with_lab_parameters(parameters)
-    result = run_scenario(
-        args.scenario,
+    scenarios = list(dict.fromkeys(args.scenario))  # once each, in the order given
+    if len(scenarios) == 1:
+        result = _run_one(args, scenarios[0], parameters, out_dir=args.out)
+        return _print_result(args, result, parameters, given)
+    _check_all(scenarios, parameters, notebooks_dir=args.notebooks)
+    from mcops.runner import kernel_pool
+
+    exit_codes = []
+    with kernel_pool(1) as kernels:
+        for scenario in scenarios:
+            out = args.out / scenario if args.out is not None else None
+            result = _run_one(args, scenario, parameters, out_dir=out, kernels=kernels)
+            exit_codes.append(_print_result(args, result, parameters, given))
+    return max(exit_codes)
+
+
+def _check_all(
+    scenarios: list[str], parameters: Mapping[str, Any], *, notebooks_dir: Path | None
+) -> None:
+    """Every parameter against every scenario, before the first kernel starts."""
+    from mcops.params import check_parameters, describe_notebook
+    from mcops.runner import default_notebooks_dir, find_notebook
+
+    notebooks = notebooks_dir or default_notebooks_dir()
+    for scenario in scenarios:
+        notebook = find_notebook(scenario, notebooks)
+        check_parameters(parameters, describe_notebook(notebook), scenario=scenario)
+
+
+def _run_one(
+    args: argparse.Namespace,
+    scenario: str,
+    parameters: Mapping[str, Any],
+    *,
+    out_dir: Path | None,
+    kernels: Any = None,
+) -> Any:
+    from mcops.runner import run_scenario
+
+    return run_scenario(
+        scenario,
         parameters,
-        out_dir=args.out,
+        out_dir=out_dir,
         notebooks_dir=args.notebooks,
         fail_on=args.fail_on,
         progress=not args.no_progress,
+        kernels=kernels,
         **({"cell_timeout": args.cell_timeout} if args.cell_timeout else {}),
     )
+
+
+def _print_result(
+    args: argparse.Namespace, result: Any, parameters: Mapping[str, Any], given: Mapping[str, Any]
+) -> int:
+    """What one run says: verdict or error, evidence, hints and the next commands."""
+    from mcops.next_steps import next_commands
+    from mcops.params import SOURCE_PARAMETERS
+
     summary = result.summary
     print(f"{result.scenario}: {result.status} in {result.seconds:.1f} s")
     for line in report_lines(summary, error=result.error):
@@ -191,4 +251,4 @@ def run(args: argparse.Namespace) -> int:
         program = "mcops run --lab" if args.lab else "mcops run"
         for command in next_commands(scenarios, given if args.lab else parameters):
             print(f"  {program}{command.removeprefix('mcops run')}")
-    return result.exit_code
+    return int(result.exit_code)

@@ -196,3 +196,29 @@ def test_an_errored_run_states_its_error_once_first_and_no_verdict():
     assert "healthy" in text  # what did run is still shown
     ok = report_lines({**summary, "status": "ok"}, error="")
     assert ok[0].startswith("severity SEV4")
+
+
+@pytest.mark.slow
+def test_several_scenarios_run_in_turn_each_into_its_own_dir_and_exit_with_the_worst(tmp_path):
+    out = tmp_path / "ev"
+    proc = mcops("run", "ok_check", "raises", "ok_check", "--out", str(out), "--no-progress")
+    assert proc.returncode == 2, proc.stdout + proc.stderr  # raises errored: the worst exit
+    assert proc.stdout.count("ok_check: ok in") == 1  # named twice, run once
+    assert "raises: error in" in proc.stdout
+    assert f"evidence: {out / 'ok_check'}" in proc.stdout
+    for scenario in ("ok_check", "raises"):
+        summary = json.loads((out / scenario / "summary.json").read_text())
+        assert summary["scenario"] == scenario
+    assert "Traceback" not in proc.stderr
+
+
+def test_several_scenarios_check_every_parameter_before_any_kernel(tmp_path):
+    out = tmp_path / "ev"
+    proc = mcops("run", "ok_check", "nope", "--out", str(out))
+    assert proc.returncode == 2
+    assert "nope" in proc.stderr and "Traceback" not in proc.stderr
+    assert not out.exists()  # ok_check, first, did not run
+    proc = mcops("run", "ok_check", "raises", "-p", "level=critical", "--out", str(out))
+    assert proc.returncode == 2  # raises declares no level: said before ok_check runs
+    assert "raises" in proc.stderr and "level" in proc.stderr
+    assert not out.exists()
