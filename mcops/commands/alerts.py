@@ -44,6 +44,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     serve.add_argument("--max-queue", type=int, default=20, help="runs waiting at most")
     serve.add_argument(
+        "--warm-kernels",
+        type=int,
+        choices=[0, 1, 2],
+        default=1,
+        metavar="N",
+        help="kernels kept started with mcops imported for the next alerts (default 1; "
+        "0: start one per run, slower by the kernel's start and imports)",
+    )
+    serve.add_argument(
         "--notebooks", type=Path, default=None, metavar="DIR", help="scenario notebooks"
     )
     serve.set_defaults(handler=serve_alerts)
@@ -64,7 +73,7 @@ def serve_alerts(args: argparse.Namespace) -> int:
         resolve(value, name=name)  # an unset env: variable stops us now, not at the first alert
     notebooks = args.notebooks or default_notebooks_dir()
     # a kernel with mcops imported waits for the next alert: its run starts at the first cell
-    kernels = kernel_pool(1)
+    kernels = kernel_pool(args.warm_kernels) if args.warm_kernels else None
 
     def execute(scenario: str, parameters: dict[str, Any], out_dir: Path) -> dict[str, Any]:
         result = run_scenario(
@@ -93,5 +102,6 @@ def serve_alerts(args: argparse.Namespace) -> int:
     try:
         uvicorn.run(build_app(receiver), host=args.host, port=args.port, log_level="warning")
     finally:
-        kernels.close()
+        if kernels is not None:
+            kernels.close()
     return 0
