@@ -15,7 +15,7 @@ KERNEL_SPEC         := $(VENV)/share/jupyter/kernels/$(KERNEL_NAME)/kernel.json
 NBSTRIPOUT_KEYS     := metadata.language_info.version metadata.papermill cell.metadata.papermill cell.metadata.jupyter
 NBSTRIPOUT          := "$(abspath $(PY))" -m nbstripout --keep-id
 
-.PHONY: setup git-filter jupyter-config catalogue system-deps postgres demo test test-fast lint clean
+.PHONY: setup git-filter jupyter-config catalogue system-deps postgres demo test test-fast durations lint clean
 
 setup: $(VENV)/.installed $(KERNEL_SPEC) git-filter jupyter-config
 
@@ -77,14 +77,21 @@ lab: setup
 
 test: setup system-deps postgres
 	$(VENV)/bin/ruff check .
-	$(PY) -m pytest -n $(JOBS) --dist loadfile -m "not serial" $(PYTEST_ARGS)
+	$(PY) -m pytest -n $(JOBS) --dist loadfile --no-loadscope-reorder -m "not serial" $(PYTEST_ARGS)
 	$(PY) -m pytest -m serial $(PYTEST_ARGS)
 
 # For quick iteration: every test that starts no real process (server, Prometheus,
 # kernel, browser, PostgreSQL), in parallel; about a minute. `make test` runs them all.
 test-fast: setup
 	$(VENV)/bin/ruff check .
-	$(PY) -m pytest -n $(JOBS) --dist loadfile -m "not slow and not browser and not postgres and not serial" $(PYTEST_ARGS)
+	$(PY) -m pytest -n $(JOBS) --dist loadfile --no-loadscope-reorder -m "not slow and not browser and not postgres and not serial" $(PYTEST_ARGS)
+
+# Refresh tests/durations.json: seconds per test file in a full run, by which `make test`
+# hands out the longest files first. Commit the result when files were added or moved.
+durations: setup system-deps postgres
+	rm -f tests/durations.json.new
+	MCOPS_RECORD_DURATIONS=$(CURDIR)/tests/durations.json.new $(MAKE) test
+	mv tests/durations.json.new tests/durations.json
 
 lint: setup
 	$(VENV)/bin/ruff check .

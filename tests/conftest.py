@@ -1,7 +1,10 @@
-"""Fixtures shared by every tier: databases (SQLite and a fresh PostgreSQL)."""
+"""Fixtures shared by every tier (databases: SQLite and a fresh PostgreSQL), and the order
+files run in (longest first, from durations.json)."""
 
 from __future__ import annotations
 
+import json
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -31,3 +34,59 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     else:
         with fresh_database() as url:
             yield url
+
+
+#: Seconds each test file took in a recorded run (``make durations``), to order files.
+DURATIONS = Path(__file__).with_name("durations.json")
+#: Where `pytest_sessionfinish` records this run's durations, when set.
+RECORD_VARIABLE = "MCOPS_RECORD_DURATIONS"
+#: A file not recorded yet: a guess per test that starts real processes, per one that does not.
+REAL_PROCESS_SECONDS = 10.0
+IN_PROCESS_SECONDS = 0.05
+
+_recorded: dict[str, float] = {}
+
+
+def _file_of(nodeid: str) -> str:
+    return nodeid.split("::", 1)[0]
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The longest files first, each file's tests kept together and in order.
+
+    `make test` hands whole files to its workers (``--dist loadfile``) in collection order
+    (``--no-loadscope-reorder``; by default pytest-xdist orders files by their number of
+    tests, which put the long notebook files, one to three tests each, last on one worker
+    while the other idled). Longest first keeps the end of the run short.
+    """
+    known = json.loads(DURATIONS.read_text()) if DURATIONS.is_file() else {}
+    guess: dict[str, float] = {}
+    first: dict[str, int] = {}
+    for index, item in enumerate(items):
+        path = _file_of(item.nodeid)
+        first.setdefault(path, index)
+        real = any(item.get_closest_marker(m) for m in ("slow", "browser", "serial"))
+        guess[path] = guess.get(path, 0.0) + (REAL_PROCESS_SECONDS if real else IN_PROCESS_SECONDS)
+
+    def order(item: pytest.Item) -> tuple[float, int]:
+        path = _file_of(item.nodeid)
+        return (-known.get(path, guess[path]), first[path])
+
+    items.sort(key=order)  # stable: a file's tests keep their order
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    """Each test's setup, call and teardown, per file (the controller sees every worker's)."""
+    path = _file_of(report.nodeid)
+    _recorded[path] = _recorded.get(path, 0.0) + report.duration
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """With MCOPS_RECORD_DURATIONS=FILE, write seconds per file (sorted, rounded)."""
+    target = os.environ.get(RECORD_VARIABLE)
+    if not target or hasattr(session.config, "workerinput"):  # the controller writes it
+        return
+    path = Path(target)
+    merged = json.loads(path.read_text()) if path.is_file() else {}
+    merged.update({name: round(seconds, 1) for name, seconds in _recorded.items()})
+    path.write_text(json.dumps(dict(sorted(merged.items())), indent=1) + "\n")
