@@ -271,9 +271,11 @@ def main(argv: list[str] | None = None) -> int:
                 check=False,
             )
             index = json.loads((report_dir / "index.json").read_text())
-            failed = sorted(
-                s["scenario"] for s in index.get("scenarios", []) if s.get("status") == "error"
-            )
+            failed = [
+                f"{s['scenario']} ({(s.get('error') or '?').splitlines()[0][:120]})"
+                for s in index.get("scenarios", [])
+                if s.get("status") == "error"
+            ]
         goals.append(Goal("`mcops run triage` (lab)", f"{one:.2f} s", "", None))
         goals.append(
             Goal(f"`mcops report` all {len(scenarios)} scenarios (lab)", f"{every:.2f} s", "", None)
