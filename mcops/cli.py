@@ -82,6 +82,9 @@ def _more_commands() -> list[str]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Console entry point; returns the exit code."""
+    from mcops import slow_imports
+
+    slow_imports.skip()  # before any command imports nbformat
     args = build_parser().parse_args(argv)
     try:
         return int(args.handler(args))

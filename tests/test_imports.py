@@ -117,3 +117,27 @@ def test_a_lazy_name_is_never_shadowed_by_a_submodule_of_the_same_name():
             importlib.import_module(f"{package_name}.{info.name}")
         modules = [n for n in package.__all__ if isinstance(getattr(package, n), types.ModuleType)]
         assert not modules, f"{package_name}: {modules} are modules, not what __all__ names"
+
+
+def test_the_command_skips_the_slow_optional_iri_validator_and_notebooks_still_validate():
+    """mcops.slow_imports: `mcops` marks rfc3987_syntax absent before nbformat loads it;
+    jsonschema then skips the "iri" format only, and notebooks still validate."""
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys, io, contextlib\n"
+        "from mcops.cli import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n"
+        "    main(['list'])\n"
+        "import jsonschema, nbformat\n"
+        "nb = nbformat.read('notebooks/triage.ipynb', as_version=4)\n"
+        "nbformat.validate(nb)\n"
+        "checker = jsonschema.FormatChecker()\n"
+        "print(sys.modules['rfc3987_syntax'], 'iri' in checker.checkers,"
+        " checker.conforms('2026-11-30', 'date'), checker.conforms('no date', 'date'))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, cwd=ROOT, check=True
+    )
+    assert out.stdout.split() == ["None", "False", "True", "False"], out.stdout + out.stderr
