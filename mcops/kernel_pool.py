@@ -27,6 +27,7 @@ from typing import Any
 
 from jupyter_client.manager import AsyncKernelManager
 
+from mcops import slow_imports
 from mcops.errors import McopsError
 
 __all__ = [
@@ -41,20 +42,26 @@ __all__ = [
 #: What one warm kernel holds once `PRELOAD` ran (about 250 MB measured; room to work).
 KERNEL_MEMORY = 400 * 1024 * 1024
 
-#: Imported in every warm kernel before it is offered: what scenario notebooks import.
-#: The Kubernetes client is left out: only the Kubernetes platform needs it.
+#: Imported in every warm kernel before it is offered: what scenario notebooks import,
+#: inside a function so that no name is left in the namespace the notebook sees (a warm
+#: run sees what a cold one would). The Kubernetes client is left out: only the
+#: Kubernetes platform needs it.
 PRELOAD = """\
-import pandas, plotly.graph_objects, plotly.io, sqlalchemy
-import mcops.investigation, mcops.sources.sql, mcops.remediate
-import importlib, pkgutil, mcops.checks, mcops.scenarios
-for _package in (mcops.checks, mcops.scenarios):
-    for _module in pkgutil.iter_modules(_package.__path__):
-        importlib.import_module(f"{_package.__name__}.{_module.name}")
-del importlib, pkgutil, _package, _module
+def _mcops_preload():
+    import importlib, pkgutil
+    import pandas, plotly.graph_objects, plotly.io, sqlalchemy
+    plotly.io.renderers.default  # plotly loads its renderers (and nbformat) on first touch
+    import mcops.checks, mcops.investigation, mcops.remediate, mcops.scenarios, mcops.sources.sql
+    for package in (mcops.checks, mcops.scenarios):
+        for module in pkgutil.iter_modules(package.__path__):
+            importlib.import_module(f"{package.__name__}.{module.name}")
+_mcops_preload()
+del _mcops_preload
 """
 
-#: The kernel's own start-up chatter (its TCP notice) is not evidence.
-KERNEL_ARGUMENTS = ("--IPKernelApp.log_level=CRITICAL",)
+#: The kernel's own start-up chatter (its TCP notice) is not evidence; the optional
+#: imports of `mcops.slow_imports` are skipped before the first cell.
+KERNEL_ARGUMENTS = ("--IPKernelApp.log_level=CRITICAL", slow_imports.KERNEL_ARGUMENT)
 
 
 class _OneRunKernelManager(AsyncKernelManager):  # type: ignore[misc]

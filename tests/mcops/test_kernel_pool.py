@@ -94,6 +94,34 @@ def test_nothing_of_one_run_reaches_the_next_and_each_sees_its_own_evidence_dir(
     assert counts == list(range(1, len(counts) + 1))  # the kernel's preparation counts none
 
 
+#: The names a notebook's first cell sees, and whether the slow optional import ran.
+NAMESPACE = """\
+import sys
+print(json.dumps({
+    "names": sorted(n for n in globals() if not n.startswith("_")),
+    "rfc3987_syntax": repr(sys.modules.get("rfc3987_syntax", "never imported")),
+}))
+"""
+
+
+def test_a_warm_run_sees_the_namespace_a_cold_run_sees(tmp_path):
+    notebooks = probe_notebooks(tmp_path / "nb", ("names", "import json\n" + NAMESPACE))
+    cold = run_scenario("names", {}, out_dir=tmp_path / "cold", notebooks_dir=notebooks)
+    with kernel_pool(1) as kernels:
+        warm = run_scenario(
+            "names", {}, out_dir=tmp_path / "warm", notebooks_dir=notebooks, kernels=kernels
+        )
+    assert (cold.status, warm.status) == ("ok", "ok"), (cold.error, warm.error)
+    seen_cold, seen_warm = (
+        observed(tmp_path / "cold", "names"),
+        observed(tmp_path / "warm", "names"),
+    )
+    assert seen_warm["names"] == seen_cold["names"]  # the preload left no name behind
+    assert "pandas" not in seen_warm["names"] and "mcops" not in seen_warm["names"]
+    # mcops.slow_imports: both kernels skip the 2 s optional IRI validator jsonschema wants
+    assert seen_cold["rfc3987_syntax"] == seen_warm["rfc3987_syntax"] == "None"
+
+
 def test_a_kernel_that_died_while_waiting_is_replaced(tmp_path):
     notebooks = probe_notebooks(tmp_path / "nb", ("probe", OBSERVE))
     with kernel_pool(1) as kernels:
