@@ -5,9 +5,10 @@
 Starts `mcops lab up --fresh` in a temporary MCOPS_LAB_DIR (a user's lab is untouched)
 and stops it at the end, also on error. Then, everything through the CLI as a user runs it:
 
-- alert to evidence: `mcops alerts serve` with ``--warm-kernels 1`` and ``0``; a firing
-  alert that falls back to triage is POSTed N times (each a new fingerprint), timed from
-  the POST to its ``summary.json``. Goal: warm < 3 s and ≤ 0.3× cold.
+- alert to evidence: `mcops alerts serve` with ``--warm-kernels 1`` and ``0`` (and, with
+  ``--before REV``, the receiver of an older revision); a firing alert that falls back to
+  triage is POSTed N times (each a new fingerprint), timed from the POST to its
+  ``summary.json``. Goal: warm < 3 s and ≤ 0.3× before.
 - every scenario in one `mcops report` vs one `mcops run triage`. Goal ≤ 4×.
 - `run_bench`'s 10-cell notebook through `mcops run` vs the same cells without mcops
   through `papermill.execute_notebook`, and `mcops run A B C` per notebook. Goal ≤ 1.3×.
@@ -100,12 +101,19 @@ def lab(root: Path) -> Iterator[tuple[dict[str, str], dict[str, str]]]:
 
 @contextmanager
 def receiver(
-    evidence: Path, parameters: dict[str, str], env: dict[str, str], warm: int
+    evidence: Path,
+    parameters: dict[str, str],
+    env: dict[str, str],
+    warm: int | None,
+    tree: Path = ROOT,
 ) -> Iterator[str]:
-    """`mcops alerts serve --warm-kernels WARM` on a free port; yield its URL."""
+    """`mcops alerts serve --warm-kernels WARM` of the source ``tree`` on a free port; yield
+    its URL. ``warm`` None: a tree from before the flag existed (a kernel per alert)."""
     port = free_port()
     args = [arg for name, value in parameters.items() for arg in ("-p", f"{name}={value}")]
-    log = evidence.parent / f"receiver-{warm}.log"
+    if warm is not None:
+        args += ["--warm-kernels", str(warm)]
+    log = evidence.parent / f"receiver-{warm}-{tree.name}.log"
     with log.open("wb") as out:
         proc = subprocess.Popen(
             [
@@ -118,12 +126,10 @@ def receiver(
                 str(port),
                 "--evidence",
                 str(evidence),
-                "--warm-kernels",
-                str(warm),
                 *args,
             ],
-            cwd=ROOT,
-            env=env,
+            cwd=tree,
+            env={**env, "PYTHONPATH": str(tree)},
             stdout=out,
             stderr=subprocess.STDOUT,
         )
@@ -147,6 +153,19 @@ def receiver(
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+@contextmanager
+def worktree(revision: str, where: Path) -> Iterator[Path]:
+    """The source tree at ``revision`` (a detached git worktree), removed afterwards."""
+    subprocess.run(
+        ["git", "worktree", "add", "--detach", str(where), revision],
+        cwd=ROOT, check=True, capture_output=True,
+    )  # fmt: skip
+    try:
+        yield where
+    finally:
+        subprocess.run(["git", "worktree", "remove", "--force", str(where)], cwd=ROOT, check=False)
 
 
 def alert_to_evidence(url: str, evidence: Path, n: int) -> list[tuple[float, Path]]:
@@ -210,7 +229,15 @@ def plain_notebook(mcops_notebook: Path, out: Path) -> Path:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repeats", type=int, default=3, help="alerts and runs per figure")
-    n = parser.parse_args(argv).repeats
+    parser.add_argument(
+        "--before",
+        metavar="REV",
+        default=None,
+        help="also time the alert with the receiver of git revision REV (a worktree), the "
+        "'today's' of the goal warm ≤ 0.3× before",
+    )
+    options = parser.parse_args(argv)
+    n = options.repeats
     goals: list[Goal] = []
     with tempfile.TemporaryDirectory(prefix="warm-bench-") as tmp:
         root = Path(tmp)
@@ -223,6 +250,14 @@ def main(argv: list[str] | None = None) -> int:
                 with receiver(evidence, params, env, warm) as url:
                     alert_runs[warm] = alert_to_evidence(url, evidence, n + 1)
             # the receiver's first run also pays its own process's first-run imports
+            if options.before:
+                evidence = root / "alerts-before"
+                evidence.mkdir()
+                with (
+                    worktree(options.before, root / "before") as tree,
+                    receiver(evidence, params, env, None, tree) as url,
+                ):
+                    alert_runs[-1] = alert_to_evidence(url, evidence, n + 1)
             first = {warm: runs.pop(0)[0] for warm, runs in alert_runs.items()}
             warm_s = statistics.median(s for s, _ in alert_runs[1])
             cold_s = statistics.median(s for s, _ in alert_runs[0])
@@ -233,6 +268,19 @@ def main(argv: list[str] | None = None) -> int:
             goals.append(
                 Goal("warm ÷ cold", f"{warm_s / cold_s:.2f}×", "≤ 0.3×", warm_s / cold_s <= 0.3)
             )
+            if options.before:
+                before_s = statistics.median(s for s, _ in alert_runs[-1])
+                goals.append(
+                    Goal(f"alert → evidence at {options.before}", f"{before_s:.2f} s", "", None)
+                )
+                goals.append(
+                    Goal(
+                        f"warm ÷ {options.before}",
+                        f"{warm_s / before_s:.2f}×",
+                        "≤ 0.3×",
+                        warm_s / before_s <= 0.3,
+                    )
+                )
             goals.append(
                 Goal(
                     "first alert after start, warm / cold",
