@@ -71,6 +71,7 @@ def execute(
     from papermill.exceptions import PapermillExecutionError
 
     from mcops.kernel_pool import KERNEL_ARGUMENTS
+    from mcops.papermill_engine import ENGINE
 
     key = memory_io.new_key(notebook.name)
     failure: Failure | None = None
@@ -90,7 +91,9 @@ def execute(
                 kernel_name=kernel_name,
                 progress_bar=progress,
                 log_output=False,
-                request_save_on_cell_execute=True,  # in memory: a timeout keeps what ran
+                # saved once, when the run ends however it ends: a timeout keeps what ran
+                engine_name=ENGINE,
+                request_save_on_cell_execute=True,
                 execution_timeout=timeout,  # a blocked source must not hang the run
                 **where,
             )

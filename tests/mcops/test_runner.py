@@ -58,3 +58,25 @@ def test_run_many_in_one_process_applies_fail_on_per_run(tmp_path):
     # the finding recorded before the failure is kept
     assert [f["check"] for f in failed.summary["findings"]] == ["health"]
     assert (tmp_path / "b" / "raises.html").is_file()
+
+
+@pytest.mark.slow
+def test_the_notebook_is_saved_once_at_the_end_not_twice_per_cell(tmp_path, monkeypatch):
+    """mcops.papermill_engine: papermill's own engine serialises the whole notebook when
+    each cell starts and ends; ours saves when the run ends (a timeout keeps what ran:
+    test_kernel_pool's blocked kernel)."""
+    from mcops import memory_io
+
+    writes: list[str] = []
+    original = memory_io._MemoryIO.write.__func__
+
+    def counted(cls, buf: str, path: str) -> None:
+        writes.append(path)
+        original(cls, buf, path)
+
+    monkeypatch.setattr(memory_io._MemoryIO, "write", classmethod(counted))
+    run = run_scenario("ok_check", {}, out_dir=tmp_path / "a", notebooks_dir=NOTEBOOKS)
+    assert run.status == "ok", run.error
+    cells = sum(1 for _ in json.loads((tmp_path / "a" / "ok_check.ipynb").read_text())["cells"])
+    # papermill saves at the start and twice at the end; its own engine adds two per cell
+    assert cells >= 5 and 1 <= len(writes) <= 3, (cells, writes)
