@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import itertools
 import json
-from collections.abc import Callable, Mapping
+import threading
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -64,14 +65,38 @@ def notebook_to_html(nb: Any, *, summary: Mapping[str, Any] | None = None) -> st
     ``summary`` is the run's summary.json dict (the runner's, which knows a failed run);
     without it the summary the notebook displayed is used.
     """
-    from nbconvert import HTMLExporter
-    from nbconvert.utils.base import NbConvertBase
-    from traitlets.config import Config
-
     from mcops.evidence import summary_from_notebook
 
     if summary is None:
         summary = summary_from_notebook(nb) or {}
+    exporter = _exporter()
+    level = (summary.get("severity") or {}).get("level") or summary.get("status", "")
+    resources = {
+        "metadata": {"name": f"{summary.get('scenario', 'mcops')}: {level} — mcops evidence"},
+        "mcops": {
+            "header": report_header_html(summary),
+            "plotly_src": PLOTLY_JS if _has_plots(nb) else "",
+        },
+    }
+    _plot_ids.count = itertools.count(1)  # each page numbers its figures from 1
+    body, _resources = exporter.from_notebook_node(nb, resources=resources)
+    return body
+
+
+#: This thread's exporter and the figure counter of the page it renders: the exporter
+#: compiles its templates once (0.4 s), so a report or an alert receiver pays it once.
+_plot_ids = threading.local()
+_exporters = threading.local()
+
+
+def _exporter() -> Any:
+    exporter = getattr(_exporters, "html", None)
+    if exporter is not None:
+        return exporter
+    from nbconvert import HTMLExporter
+    from nbconvert.utils.base import NbConvertBase
+    from traitlets.config import Config
+
     config = Config()
     # Set through Config: filter_data_type reads the priority from the config object.
     priority = [SUMMARY_MIME, PLOTLY_MIME, *NbConvertBase().display_data_priority]
@@ -83,17 +108,9 @@ def notebook_to_html(nb: Any, *, summary: Mapping[str, Any] | None = None) -> st
         exclude_input_prompt=True,
         exclude_output_prompt=True,
     )
-    exporter.register_filter("mcops_plot_html", _plot_filter())
-    level = (summary.get("severity") or {}).get("level") or summary.get("status", "")
-    resources = {
-        "metadata": {"name": f"{summary.get('scenario', 'mcops')}: {level} — mcops evidence"},
-        "mcops": {
-            "header": report_header_html(summary),
-            "plotly_src": PLOTLY_JS if _has_plots(nb) else "",
-        },
-    }
-    body, _resources = exporter.from_notebook_node(nb, resources=resources)
-    return body
+    exporter.register_filter("mcops_plot_html", _plot_html)
+    _exporters.html = exporter
+    return exporter
 
 
 def report_header_html(summary: Mapping[str, Any]) -> str:
@@ -197,24 +214,19 @@ def _parameters_html(parameters: Mapping[str, Any]) -> str:
     )
 
 
-def _plot_filter() -> Callable[[Mapping[str, Any]], str]:
-    """A Jinja filter drawing one figure; ids count up, so the page is reproducible."""
-    ids = itertools.count(1)
-
-    def plot_html(figure: Mapping[str, Any]) -> str:
-        div_id = f"mcops-plot-{next(ids)}"
-        layout = dict(figure.get("layout") or {})
-        config = {k: v for k, v in (figure.get("config") or {}).items() if k != "plotlyServerURL"}
-        config.setdefault("responsive", True)
-        height = layout.get("height") or _PLOT_HEIGHT
-        return (
-            f'<div id="{div_id}" class="plotly-graph-div mcops-plot" '
-            f'style="height:{int(height)}px;width:100%"></div>'
-            f"<script>mcopsPlot({_script_json(div_id)}, {_script_json(figure.get('data', []))}, "
-            f"{_script_json(layout)}, {_script_json(config)});</script>"
-        )
-
-    return plot_html
+def _plot_html(figure: Mapping[str, Any]) -> str:
+    """A Jinja filter drawing one figure; ids count up per page, so it is reproducible."""
+    div_id = f"mcops-plot-{next(_plot_ids.count)}"
+    layout = dict(figure.get("layout") or {})
+    config = {k: v for k, v in (figure.get("config") or {}).items() if k != "plotlyServerURL"}
+    config.setdefault("responsive", True)
+    height = layout.get("height") or _PLOT_HEIGHT
+    return (
+        f'<div id="{div_id}" class="plotly-graph-div mcops-plot" '
+        f'style="height:{int(height)}px;width:100%"></div>'
+        f"<script>mcopsPlot({_script_json(div_id)}, {_script_json(figure.get('data', []))}, "
+        f"{_script_json(layout)}, {_script_json(config)});</script>"
+    )
 
 
 def _script_json(value: Any) -> str:

@@ -137,6 +137,24 @@ def test_a_figure_is_drawn_from_its_json_by_the_one_plotly_js(page):
     assert "plotly.js v" not in page  # the library is not in the page
 
 
+def test_pages_rendered_in_turn_or_in_threads_are_the_same_page():
+    """The exporter is kept per thread (templates compiled once); each page still numbers
+    its figures from 1, and renders from other threads at the same time are identical."""
+    import copy
+    from concurrent.futures import ThreadPoolExecutor
+
+    notebook = executed_notebook()
+
+    def render(_: object = None) -> str:
+        return notebook_to_html(copy.deepcopy(notebook), summary=SUMMARY)
+
+    first, second = render(), render()
+    assert first == second and 'id="mcops-plot-1"' in second
+    assert 'id="mcops-plot-2"' not in second
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        assert set(pool.map(render, range(8))) == {first}
+
+
 def test_the_notebook_keeps_the_figure_json_without_plotly_js():
     bundle = figure_bundle()
     assert set(bundle) == {PLOTLY_MIME}
