@@ -79,6 +79,11 @@ class _OneRunKernelManager(AsyncKernelManager):  # type: ignore[misc]
                 client.stop_channels()
 
 
+#: Starts tried before a kernel is reported as failed: a kernel's ports are chosen before
+#: it binds them, so another process starting a kernel at that moment can take one.
+START_ATTEMPTS = 3
+
+
 class KernelStartFailed(McopsError):
     """A kernel of the pool did not start, or could not import mcops."""
 
@@ -238,10 +243,14 @@ class KernelPool:
     def _start_one(self) -> None:
         kernel: WarmKernel | None = None
         failure: BaseException | None = None
-        try:
-            kernel = _start(self.kernel_name, self._extra_environment, self._start_timeout)
-        except Exception as exc:  # said at the next take, with the fix
-            failure = exc
+        for _attempt in range(START_ATTEMPTS):
+            if self._closed:
+                break
+            try:
+                kernel = _start(self.kernel_name, self._extra_environment, self._start_timeout)
+                break
+            except Exception as exc:  # said at the next take, with the fix
+                failure = exc
         with self._changed:
             self._starting -= 1
             if kernel is not None and not self._closed:
