@@ -163,8 +163,13 @@ class PrometheusMetrics:
         return self
 
     def _range(self, text: str, *, points: int = 240) -> pd.DataFrame:
-        step = max(1, round(self.window.total_seconds() / points))  # whole seconds
-        return self.source().query_range(text, start=self.since, end=self.until, step=step)
+        """Steps back from ``until``, so the last point is ``until`` itself: with the grid
+        started at ``since`` it could end a step early, and a counter that rose in the
+        last seconds (a panic just now) would be missed."""
+        seconds = self.window.total_seconds()
+        step = max(1, round(seconds / points))  # whole seconds
+        start = self.until - timedelta(seconds=step * (seconds // step))
+        return self.source().query_range(text, start=start, end=self.until, step=step)
 
     def range(self, metric_or_template: str, **params: Any) -> pd.DataFrame:
         return self._range(resolve(metric_or_template, **params))

@@ -215,3 +215,12 @@ def test_prometheus_and_scrapes_measure_the_same_server_alike(tmp_path):
         assert memory[0] == pytest.approx(memory[1], rel=0.25)
         gauge = [last(b.instant("mc_meetings_active")) for b in (on_prom, on_scrape)]
         assert gauge == [3.0, 3.0]
+        # a range's grid steps back from until, so its last point is until itself: over
+        # 907 s the step is 4 s, and a grid from `since` would end 3 s early (a panic in
+        # those seconds was missed by panic_recurrence)
+        odd = PrometheusMetrics(
+            lambda: PrometheusSource(prom), since=until - timedelta(seconds=907), until=until
+        )
+        stamps = pd.to_datetime(odd.range("mc_meetings_active")["timestamp"], utc=True)
+        assert abs(stamps.max() - pd.Timestamp(until)) < pd.Timedelta(seconds=1)  # whole s
+        assert stamps.diff().dropna().dt.total_seconds().eq(4).all()
