@@ -25,10 +25,9 @@ changed data would prove nothing (``ignore_manifest`` replays it anyway).
 from __future__ import annotations
 
 import json
-import os
 import re
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -36,6 +35,7 @@ from typing import Any
 from mcops.bundle import REPLAY_DIR_ENV, read_queries
 from mcops.bundle_manifest import MANIFEST, Drift, verify
 from mcops.errors import McopsError
+from mcops.run_kernel import environment_set
 from mcops.runner import SUMMARY, RunResult, find_notebook, run_scenario
 
 __all__ = ["COMPARED", "Replay", "compare", "replay", "replay_parameters"]
@@ -227,21 +227,12 @@ def _next_to(bundle: Path) -> Path:
     return candidate
 
 
-@contextmanager
-def _offline(bundle: Path) -> Iterator[None]:
+def _offline(bundle: Path) -> AbstractContextManager[None]:
     """The kernel's environment: the bundle to read, and no Kubernetes configuration."""
-    updates = {
-        REPLAY_DIR_ENV: str(bundle),
-        "KUBECONFIG": str(bundle / "no-kubeconfig-in-a-replay"),
-        "KUBERNETES_SERVICE_HOST": "",
-    }
-    saved = {name: os.environ.get(name) for name in updates}
-    os.environ.update(updates)
-    try:
-        yield
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
+    return environment_set(
+        {
+            REPLAY_DIR_ENV: str(bundle),
+            "KUBECONFIG": str(bundle / "no-kubeconfig-in-a-replay"),
+            "KUBERNETES_SERVICE_HOST": "",
+        }
+    )

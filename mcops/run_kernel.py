@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager, nullcontext
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -26,6 +26,7 @@ __all__ = [
     "CELL_TIMEOUT",
     "EVIDENCE_DIR_ENV",
     "KERNEL",
+    "environment_set",
     "execute",
     "kernel_pool",
 ]
@@ -109,10 +110,15 @@ def execute(
     return (nbformat.reads(text, as_version=4) if text else None), failure
 
 
-@contextmanager
-def _kernel_environment(out: Path) -> Iterator[None]:
+def _kernel_environment(out: Path) -> AbstractContextManager[None]:
     """Environment a cold kernel inherits: where evidence goes, and our own mcops first."""
-    updates = {**_kernel_variables(out), "PYTHONPATH": _pythonpath()}
+    return environment_set({**_kernel_variables(out), "PYTHONPATH": _pythonpath()})
+
+
+@contextmanager
+def environment_set(updates: Mapping[str, str]) -> Iterator[None]:
+    """``updates`` in this process's environment (which a cold kernel inherits), and
+    every variable as it was afterwards."""
     saved = {name: os.environ.get(name) for name in updates}
     os.environ.update(updates)
     try:
