@@ -112,8 +112,6 @@ class WarmKernel:
     manager: Any  # jupyter_client.AsyncKernelManager
     environment: dict[str, str] = field(repr=False)
     """The environment it started with (what a run must change is sent as a difference)."""
-    started: float = 0.0
-    """Seconds its start and imports took."""
 
     def is_alive(self) -> bool:
         return bool(asyncio.run(self.manager.is_alive()))
@@ -150,8 +148,6 @@ class KernelPool:
         self._closed = False
         self._changed = threading.Condition()
         self._threads: list[threading.Thread] = []
-        self.started = 0
-        """Kernels started so far (replacements included)."""
         for _ in range(self.size):
             self._start_in_background()
 
@@ -235,7 +231,6 @@ class KernelPool:
         if self._closed or len(self._ready) + self._starting >= self.size:
             return
         self._starting += 1
-        self.started += 1
         thread = threading.Thread(target=self._start_one, name="mcops-kernel-start", daemon=True)
         self._threads = [t for t in self._threads if t.is_alive()] + [thread]
         thread.start()
@@ -264,7 +259,6 @@ class KernelPool:
 
 
 def _start(kernel_name: str, extra: Mapping[str, str], timeout: float) -> WarmKernel:
-    clock = time.perf_counter()
     environment = {**os.environ, **extra}
     manager = _OneRunKernelManager(kernel_name=kernel_name)
 
@@ -277,7 +271,7 @@ def _start(kernel_name: str, extra: Mapping[str, str], timeout: float) -> WarmKe
             raise
 
     asyncio.run(start())
-    return WarmKernel(manager, environment, time.perf_counter() - clock)
+    return WarmKernel(manager, environment)
 
 
 def _difference(kernel: WarmKernel, run: Mapping[str, str]) -> dict[str, str | None]:
