@@ -25,10 +25,10 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from jupyter_client.manager import AsyncKernelManager
-
-from mcops import slow_imports
+from mcops import kernel_forkserver, slow_imports
 from mcops.errors import McopsError
+from mcops.kernel_forkserver import ForkServer
+from mcops.kernel_launch import OneRunKernelManager
 
 __all__ = [
     "KERNEL_MEMORY",
@@ -62,21 +62,6 @@ del _mcops_preload
 #: The kernel's own start-up chatter (its TCP notice) is not evidence; the optional
 #: imports of `mcops.slow_imports` are skipped before the first cell.
 KERNEL_ARGUMENTS = ("--IPKernelApp.log_level=CRITICAL", slow_imports.KERNEL_ARGUMENT)
-
-
-class _OneRunKernelManager(AsyncKernelManager):  # type: ignore[misc]
-    """A kernel manager that remembers its clients: nbclient leaves open the channels of
-    a kernel it did not start, and they are closed with the kernel."""
-
-    def client(self, **kwargs: Any) -> Any:
-        client = super().client(**kwargs)
-        self.__dict__.setdefault("_mcops_clients", []).append(client)
-        return client
-
-    def close_clients(self) -> None:
-        for client in self.__dict__.pop("_mcops_clients", []):
-            with contextlib.suppress(Exception):
-                client.stop_channels()
 
 
 #: Starts tried before a kernel is reported as failed: a kernel's ports are chosen before
@@ -137,6 +122,7 @@ class KernelPool:
         kernel_name: str = "python3",
         environment: Mapping[str, str] | None = None,
         start_timeout: float = 120.0,
+        fork: bool = True,
     ) -> None:
         self.size = max(1, min(size, max_kernels()))
         self.kernel_name = kernel_name
@@ -148,6 +134,9 @@ class KernelPool:
         self._closed = False
         self._changed = threading.Condition()
         self._threads: list[threading.Thread] = []
+        self._fork = fork
+        self._fork_server: ForkServer | None = None
+        self._fork_server_lock = threading.Lock()
         for _ in range(self.size):
             self._start_in_background()
 
@@ -193,6 +182,8 @@ class KernelPool:
             ready, self._ready = self._ready, []
         for kernel in ready:
             _shutdown(kernel)
+        if self._fork_server is not None:
+            self._fork_server.close()
 
     @property
     def ready(self) -> int:
@@ -242,7 +233,9 @@ class KernelPool:
             if self._closed:
                 break
             try:
-                kernel = _start(self.kernel_name, self._extra_environment, self._start_timeout)
+                kernel = _start(
+                    self.kernel_name, self._extra_environment, self._start_timeout, self._server()
+                )
                 break
             except Exception as exc:  # said at the next take, with the fix
                 failure = exc
@@ -257,10 +250,31 @@ class KernelPool:
         if kernel is not None:  # closed while it started
             _shutdown(kernel)
 
+    def _server(self) -> ForkServer | None:
+        """The fork server this pool's kernels come from: the shared one, else one of its
+        own started with the first kernel; None when forking is off or could not start."""
+        if not self._fork:
+            return None
+        shared = kernel_forkserver.shared()
+        if shared is not None:
+            return shared
+        with self._fork_server_lock:
+            if self._fork_server is None and not self._closed:
+                try:
+                    self._fork_server = ForkServer.start(
+                        self._extra_environment, timeout=self._start_timeout
+                    )
+                except kernel_forkserver.ForkFailed:
+                    self._fork = False  # kernels start the usual way
+            return self._fork_server
 
-def _start(kernel_name: str, extra: Mapping[str, str], timeout: float) -> WarmKernel:
+
+def _start(
+    kernel_name: str, extra: Mapping[str, str], timeout: float, server: ForkServer | None = None
+) -> WarmKernel:
     environment = {**os.environ, **extra}
-    manager = _OneRunKernelManager(kernel_name=kernel_name)
+    manager = OneRunKernelManager(kernel_name=kernel_name)
+    manager.fork_server = server
 
     async def start() -> None:
         await manager.start_kernel(extra_arguments=list(KERNEL_ARGUMENTS), env=environment)

@@ -29,6 +29,7 @@ __all__ = [
     "environment_set",
     "execute",
     "kernel_pool",
+    "kernel_pythonpath",
 ]
 
 EVIDENCE_DIR_ENV = "MCOPS_EVIDENCE_DIR"
@@ -48,7 +49,7 @@ def kernel_pool(size: int = 1) -> KernelPool:
     """A pool of `size` warm kernels of the kind runs use, with our own mcops first."""
     from mcops.kernel_pool import KernelPool
 
-    return KernelPool(size, kernel_name=KERNEL, environment={"PYTHONPATH": _pythonpath()})
+    return KernelPool(size, kernel_name=KERNEL, environment={"PYTHONPATH": kernel_pythonpath()})
 
 
 class Failure(NamedTuple):
@@ -71,6 +72,7 @@ def execute(
     import papermill
     from papermill.exceptions import PapermillExecutionError
 
+    from mcops.kernel_launch import OneRunKernelManager
     from mcops.kernel_pool import KERNEL_ARGUMENTS
     from mcops.papermill_engine import ENGINE
 
@@ -82,8 +84,12 @@ def execute(
         if warm is not None:  # the kernel moves to the run's directory and environment
             kernel = warm.take(cwd=notebook.parent, environment=_kernel_variables(out))
             where: dict[str, Any] = {"km": kernel.manager}
-        else:  # a cold kernel inherits them
-            where = {"cwd": str(notebook.parent), "extra_arguments": list(KERNEL_ARGUMENTS)}
+        else:  # a cold kernel inherits them; forked when a fork server is shared
+            where = {
+                "cwd": str(notebook.parent),
+                "extra_arguments": list(KERNEL_ARGUMENTS),
+                "kernel_manager_class": OneRunKernelManager,
+            }
         with _kernel_environment(out) if warm is None else nullcontext():
             papermill.execute_notebook(
                 str(notebook),
@@ -112,7 +118,7 @@ def execute(
 
 def _kernel_environment(out: Path) -> AbstractContextManager[None]:
     """Environment a cold kernel inherits: where evidence goes, and our own mcops first."""
-    return environment_set({**_kernel_variables(out), "PYTHONPATH": _pythonpath()})
+    return environment_set({**_kernel_variables(out), "PYTHONPATH": kernel_pythonpath()})
 
 
 @contextmanager
@@ -139,6 +145,8 @@ def _kernel_variables(out: Path) -> dict[str, str]:
     }
 
 
-def _pythonpath() -> str:
+def kernel_pythonpath() -> str:
+    """``PYTHONPATH`` with our own mcops first (once: a kernel fork server compares it)."""
     root = str(Path(mcops.__file__).resolve().parent.parent)
-    return os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH", "")) if p)
+    rest = [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p and p != root]
+    return os.pathsep.join([root, *rest])

@@ -13,6 +13,27 @@ import pytest
 from tests.support.postgres import fresh_database
 
 
+@pytest.fixture(scope="session", autouse=True)
+def kernel_fork_server() -> Iterator[None]:
+    """One kernel fork server per test process (mcops.kernel_forkserver), named to every
+    mcops process below it by MCOPS_KERNEL_SERVER: the hundreds of notebooks this suite
+    runs, in `mcops run` subprocesses too, fork kernels that imported mcops once instead
+    of paying 2–3 s of imports each. Tests of cold starts remove the variable; a kernel the
+    server cannot start the same way starts the usual way."""
+    from mcops.kernel_forkserver import SERVER_VARIABLE, ForkServer
+    from mcops.run_kernel import kernel_pythonpath
+
+    if os.environ.get(SERVER_VARIABLE):  # one given from outside: use it
+        yield
+        return
+    with ForkServer.start({"PYTHONPATH": kernel_pythonpath()}) as server:
+        os.environ[SERVER_VARIABLE] = str(server.path)
+        try:
+            yield
+        finally:
+            os.environ.pop(SERVER_VARIABLE, None)
+
+
 @pytest.fixture
 def pg_url() -> Iterator[str]:
     """A fresh, empty PostgreSQL database on the local cluster, dropped afterwards."""

@@ -15,6 +15,7 @@ import nbformat
 import pytest
 
 from mcops import kernel_pool as pool_module
+from mcops.kernel_forkserver import SERVER_VARIABLE
 from mcops.kernel_pool import KERNEL_MEMORY, KernelPool, KernelStartFailed, max_kernels
 from mcops.runner import ScenarioRun, kernel_pool, run_many, run_scenario
 
@@ -104,8 +105,9 @@ print(json.dumps({
 """
 
 
-def test_a_warm_run_sees_the_namespace_a_cold_run_sees(tmp_path):
+def test_a_warm_run_sees_the_namespace_a_cold_run_sees(tmp_path, monkeypatch):
     notebooks = probe_notebooks(tmp_path / "nb", ("names", "import json\n" + NAMESPACE))
+    monkeypatch.delenv(SERVER_VARIABLE)  # truly cold: started, not forked
     cold = run_scenario("names", {}, out_dir=tmp_path / "cold", notebooks_dir=notebooks)
     with kernel_pool(1) as kernels:
         warm = run_scenario(
@@ -120,6 +122,43 @@ def test_a_warm_run_sees_the_namespace_a_cold_run_sees(tmp_path):
     assert "pandas" not in seen_warm["names"] and "mcops" not in seen_warm["names"]
     # mcops.slow_imports: both kernels skip the 2 s optional IRI validator jsonschema wants
     assert seen_cold["rfc3987_syntax"] == seen_warm["rfc3987_syntax"] == "None"
+
+
+@pytest.mark.parametrize("fork", [True, False], ids=["own-fork-server", "started"])
+def test_a_pool_without_a_shared_server_forks_from_its_own_or_starts_kernels(
+    tmp_path, monkeypatch, fork
+):
+    """Outside this suite no server is shared: a pool starts its own (closed with it),
+    or with ``fork=False`` starts each kernel as jupyter_client does."""
+    parent = "print(os.getppid())\n"
+    notebooks = probe_notebooks(
+        tmp_path / "nb", ("probe", OBSERVE + parent + LEAVE), ("look", OBSERVE + parent)
+    )
+    monkeypatch.delenv(SERVER_VARIABLE)
+    with KernelPool(1, kernel_name="python3", fork=fork) as kernels:
+        runs = [
+            run_scenario(
+                name, {}, out_dir=tmp_path / name, notebooks_dir=notebooks, kernels=kernels
+            )
+            for name in ("probe", "look")
+        ]
+        server = kernels._fork_server
+        server_pid = server._process.pid if server is not None else None
+    assert [run.status for run in runs] == ["ok", "ok"], [run.error for run in runs]
+    first, second = observed(tmp_path / "probe", "probe"), observed(tmp_path / "look", "look")
+    assert first["pid"] != second["pid"] and first["preloaded"] and second["preloaded"]
+    assert (second["global"], second["environment"], second["module"]) == (False, None, None)
+    parents = {_printed_parent(tmp_path / name, name) for name in ("probe", "look")}
+    if fork:
+        assert parents == {server_pid} and not _alive(server_pid)  # closed with the pool
+    else:
+        assert server is None and parents == {os.getpid()}
+
+
+def _printed_parent(out_dir: Path, name: str) -> int:
+    executed = nbformat.read(out_dir / f"{name}.ipynb", as_version=4)
+    text = "".join(o.get("text", "") for o in executed.cells[-1].outputs if "text" in o)
+    return int(text.strip().splitlines()[1])
 
 
 def test_a_kernel_that_died_while_waiting_is_replaced(tmp_path):
