@@ -168,8 +168,12 @@ class KernelPool:
             self.discard(kernel)  # died while it waited (OOM, kill): take the next one
 
     def discard(self, kernel: WarmKernel) -> None:
-        """Shut a used (or dead) kernel down; it is never offered again."""
-        _shutdown(kernel)
+        """Shut a used (or dead) kernel down, in the background (the run that used it
+        need not wait); it is never offered again. `close` waits for it."""
+        thread = threading.Thread(target=_shutdown, args=(kernel,), name="mcops-kernel-stop")
+        with self._changed:
+            self._threads = [t for t in self._threads if t.is_alive()] + [thread]
+        thread.start()
 
     def close(self) -> None:
         """Shut down every kernel held, and wait for the ones still starting."""
@@ -315,18 +319,27 @@ def _prepare(kernel: WarmKernel, *, cwd: Path, environment: Mapping[str, str | N
         f"_mcops_prepare({str(cwd)!r}, {dict(environment)!r})\n"
         "del _mcops_prepare\n"
     )
-    asyncio.run(_execute(kernel.manager, code, 30.0))
+    asyncio.run(_execute(kernel.manager, code, 30.0, ready=True))
 
 
-async def _execute(manager: Any, code: str, timeout: float) -> None:
-    """Run ``code`` silently in the kernel; raise KernelStartFailed when it fails."""
+async def _execute(manager: Any, code: str, timeout: float, *, ready: bool = False) -> None:
+    """Run ``code`` silently in the kernel; raise KernelStartFailed when it fails.
+
+    A kernel known ``ready`` (it ran the preload) is sent the code on its shell channel
+    alone: `wait_for_ready` would spend 0.2–0.4 s making sure output can be heard, and
+    this code prints nothing. Its reply still says whether it ran."""
     client = manager.client()
-    client.start_channels()
+    client.start_channels(shell=True, iopub=not ready, stdin=False, hb=False, control=False)
     try:
-        await client.wait_for_ready(timeout=timeout)
-        reply = await client.execute_interactive(
-            code, silent=True, store_history=False, timeout=timeout, output_hook=lambda _: None
-        )
+        if ready:
+            reply = await client.execute(
+                code, silent=True, store_history=False, reply=True, timeout=timeout
+            )
+        else:
+            await client.wait_for_ready(timeout=timeout)
+            reply = await client.execute_interactive(
+                code, silent=True, store_history=False, timeout=timeout, output_hook=lambda _: None
+            )
     finally:
         client.stop_channels()
     content = reply["content"]
