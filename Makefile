@@ -30,6 +30,7 @@ $(VENV)/.installed: pyproject.toml
 $(KERNEL_SPEC): $(VENV)/.installed
 	$(PY) -m ipykernel install --sys-prefix --name $(KERNEL_NAME) \
 	  --display-name "$(KERNEL_DISPLAY_NAME)" >/dev/null
+	$(PY) -m mcops.slow_imports $@
 
 # Outputs never reach git: .gitattributes sends *.ipynb through nbstripout, whose command
 # lives in .git/config (git never takes it from the repository), so setup writes it there.

@@ -126,6 +126,8 @@ def register_kernel(name: str, display_name: str) -> KernelSpec:
     inside a virtual environment for that environment only, else for the user."""
     from ipykernel.kernelspec import install
 
+    from mcops.slow_imports import skip_in_kernelspec
+
     in_venv = sys.prefix != sys.base_prefix
     path = install(
         kernel_name=name,
@@ -133,4 +135,5 @@ def register_kernel(name: str, display_name: str) -> KernelSpec:
         user=not in_venv,
         prefix=sys.prefix if in_venv else None,
     )
+    skip_in_kernelspec(Path(path) / "kernel.json")
     return KernelSpec(name, display_name, "sys-prefix" if in_venv else "user", Path(path))

@@ -4,7 +4,10 @@ server (`server`) except where it starts the lab."""
 from __future__ import annotations
 
 import ast
+import json
 from pathlib import Path
+
+import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 MCOPS = ROOT / "mcops"
@@ -141,3 +144,49 @@ def test_the_command_skips_the_slow_optional_iri_validator_and_notebooks_still_v
         [sys.executable, "-c", probe], capture_output=True, text=True, cwd=ROOT, check=True
     )
     assert out.stdout.split() == ["None", "False", "True", "False"], out.stdout + out.stderr
+
+
+@pytest.mark.slow
+def test_the_registered_kernel_jupyterlab_starts_skips_it_too(tmp_path):
+    """`make setup` and `mcops notebooks export` register the `mcops` kernel with
+    `slow_imports.KERNEL_ARGUMENT` (once, however often they run): a real kernel started
+    from that spec by jupyter_client, as JupyterLab starts it, has rfc3987_syntax absent."""
+    import shutil
+
+    from jupyter_client.kernelspec import KernelSpecManager
+    from jupyter_client.manager import KernelManager
+
+    from mcops.slow_imports import KERNEL_ARGUMENT, skip_in_kernelspec
+
+    native = KernelSpecManager().get_kernel_spec("python3")
+    spec_dir = tmp_path / "kernels" / "probe"
+    shutil.copytree(native.resource_dir, spec_dir)
+    (spec_dir / "kernel.json").write_text(json.dumps(native.to_dict()))
+    assert skip_in_kernelspec(spec_dir / "kernel.json") is True
+    assert skip_in_kernelspec(spec_dir / "kernel.json") is False  # idempotent
+    argv = json.loads((spec_dir / "kernel.json").read_text())["argv"]
+    assert argv.count(KERNEL_ARGUMENT) == 1 and argv[:-1] == native.argv
+
+    specs = KernelSpecManager(kernel_dirs=[str(tmp_path / "kernels")])
+    manager = KernelManager(kernel_name="probe", kernel_spec_manager=specs)
+    manager.start_kernel()
+    client = manager.client()
+    client.start_channels()
+    try:
+        client.wait_for_ready(timeout=60)
+        seen: list[str] = []
+        client.execute_interactive(
+            "import sys, nbformat\nprint(repr(sys.modules.get('rfc3987_syntax', 'unset')))",
+            output_hook=lambda msg: seen.append(msg["content"].get("text", "")),
+            timeout=60,
+        )
+    finally:
+        client.stop_channels()
+        manager.shutdown_kernel(now=True)
+    assert "".join(seen).strip() == "None"
+
+
+def test_the_makefile_registers_the_kernel_with_the_skip():
+    setup = (ROOT / "Makefile").read_text()
+    rule = setup.split("$(KERNEL_SPEC): $(VENV)/.installed", 1)[1].split("\n\n", 1)[0]
+    assert "-m mcops.slow_imports $@" in rule

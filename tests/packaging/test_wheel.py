@@ -25,6 +25,7 @@ from typing import NamedTuple
 import pytest
 
 from mcops._data import SOURCES
+from mcops.slow_imports import KERNEL_ARGUMENT
 
 ROOT = Path(__file__).resolve().parents[2]
 VERSION = "0.1.0"
@@ -240,6 +241,7 @@ def test_the_installed_wheel_lists_and_runs_triage_and_exports_the_notebooks(
     kernel = json.loads((installed.root / "share/jupyter/kernels/mcops/kernel.json").read_text())
     assert kernel["display_name"] == "mcops (Python 3)"
     assert Path(kernel["argv"][0]).parent == installed.root / "bin"
+    assert kernel["argv"][-1] == KERNEL_ARGUMENT  # JupyterLab's kernel skips the slow import
 
     edited = workspace / "triage.ipynb"
     edited.write_text(edited.read_text() + "\n")
