@@ -157,7 +157,8 @@ class ForkServer:
             try:
                 connection.connect(str(self.path))
                 data = json.dumps(request).encode()
-                socket.send_fds(connection, [data], list(fds))
+                sent = socket.send_fds(connection, [data], list(fds))
+                connection.sendall(data[sent:])  # a large environment may take several
                 connection.shutdown(socket.SHUT_WR)
                 reply = b"".join(iter(lambda: connection.recv(65536), b""))
             except OSError as exc:
@@ -224,6 +225,8 @@ def _answer(
     connection.settimeout(30)
     try:
         data, fds, _, _ = socket.recv_fds(connection, _MESSAGE, 2)
+        while chunk := connection.recv(_MESSAGE):  # the asker closes its side when done
+            data += chunk
         request = json.loads(data)
     except (OSError, ValueError) as exc:
         with contextlib.suppress(OSError):

@@ -14,16 +14,18 @@ from tests.support.postgres import fresh_database
 
 
 @pytest.fixture(scope="session", autouse=True)
-def kernel_fork_server() -> Iterator[None]:
+def kernel_fork_server(request: pytest.FixtureRequest) -> Iterator[None]:
     """One kernel fork server per test process (mcops.kernel_forkserver), named to every
     mcops process below it by MCOPS_KERNEL_SERVER: the hundreds of notebooks this suite
     runs, in `mcops run` subprocesses too, fork kernels that imported mcops once instead
     of paying 2–3 s of imports each. Tests of cold starts remove the variable; a kernel the
-    server cannot start the same way starts the usual way."""
+    server cannot start the same way starts the usual way. A session with no real-process
+    test (`make test-fast`) starts none."""
     from mcops.kernel_forkserver import SERVER_VARIABLE, ForkServer
     from mcops.run_kernel import kernel_pythonpath
 
-    if os.environ.get(SERVER_VARIABLE):  # one given from outside: use it
+    real = any(item.get_closest_marker("slow") for item in request.session.items)
+    if os.environ.get(SERVER_VARIABLE) or not real:  # one given from outside, or no kernel
         yield
         return
     with ForkServer.start({"PYTHONPATH": kernel_pythonpath()}) as server:

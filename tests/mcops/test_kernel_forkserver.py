@@ -39,6 +39,7 @@ print(json.dumps({
                getattr(json, "leaked_attribute", None)),
     "preloaded": "mcops.investigation" in sys.modules,
     "process_group": os.getpgid(0) == os.getpid(),
+    "random": [__import__("random").random(), __import__("numpy").random.random()],
 }))
 """
 
@@ -78,8 +79,21 @@ def test_each_run_is_a_fresh_process_that_inherits_nothing_of_the_last(tmp_path,
     first = _run(notebooks, "leave", tmp_path / "first")
     second = _run(notebooks, "look", tmp_path / "second")
     assert first["pid"] != second["pid"] and first["parent"] == second["parent"]
+    # each draws its own random numbers, as cold kernels do (Python's and NumPy's)
+    assert all(a != b for a, b in zip(first["random"], second["random"], strict=True))
     assert second["leaked"] == [False, None, None]
     assert second["cwd"] == str(notebooks)
+
+
+def test_a_large_environment_reaches_the_forked_kernel_whole(tmp_path, server, monkeypatch):
+    """More than a socket buffer of environment (a CI runner's can be large) still forks."""
+    big = "x" * 600_000
+    monkeypatch.setenv("MCOPS_TEST_LARGE_VARIABLE", big)
+    code = LOOK + "print(len(os.environ['MCOPS_TEST_LARGE_VARIABLE']))\n"
+    notebooks = probe_notebooks(tmp_path / "nb", ("look", code))
+    seen = _run(notebooks, "look", tmp_path / "run")
+    assert seen["parent"] == server._process.pid  # forked, not started the usual way
+    assert observed_text(tmp_path / "run" / "look.ipynb").strip().endswith(str(len(big)))
 
 
 def test_a_kernel_the_server_cannot_start_the_same_way_starts_as_usual(
