@@ -140,7 +140,7 @@ class ForkServer:
                 "cwd": cwd,
                 "watch": os.getpid(),
             },
-            fds=[sys.stdout.fileno(), sys.stderr.fileno()],
+            fds=_standard_streams(),
         )
         if "pid" not in reply:
             raise ForkFailed(f"the kernel fork server could not fork: {reply.get('error')}")
@@ -164,6 +164,19 @@ class ForkServer:
             except OSError as exc:
                 raise ForkFailed(f"the kernel fork server at {self.path} is gone: {exc}") from exc
         return dict(json.loads(reply or b"{}"))
+
+
+def _standard_streams() -> list[int]:
+    """This process's descriptors 1 and 2, which a kernel it started would inherit (not
+    ``sys.stdout``, which in a notebook or under pytest is no file); none when closed."""
+    open_fds = []
+    for fd in (1, 2):
+        try:
+            os.fstat(fd)
+        except OSError:
+            break  # the kernel keeps the server's streams
+        open_fds.append(fd)
+    return open_fds
 
 
 _shared: dict[str, ForkServer] = {}

@@ -96,6 +96,14 @@ def test_a_large_environment_reaches_the_forked_kernel_whole(tmp_path, server, m
     assert observed_text(tmp_path / "run" / "look.ipynb").strip().endswith(str(len(big)))
 
 
+def test_a_process_whose_sys_stdout_is_no_file_still_forks(tmp_path, server, capsys):
+    """In a notebook or under capture ``sys.stdout`` has no descriptor; the kernel gets
+    the process's descriptors 1 and 2, as a started one inherits them."""
+    notebooks = probe_notebooks(tmp_path / "nb", ("look", LOOK))
+    seen = _run(notebooks, "look", tmp_path / "run")
+    assert seen["parent"] == server._process.pid
+
+
 def test_a_kernel_the_server_cannot_start_the_same_way_starts_as_usual(
     tmp_path, server, monkeypatch
 ):
