@@ -277,6 +277,8 @@ def _become_kernel(request: dict[str, Any], fds: list[int]) -> None:
     os.dup2(null, 0)
     for target, fd in zip((1, 2), fds, strict=False):
         os.dup2(fd, target)
+    for fd in {null, *fds} - {0, 1, 2}:
+        os.close(fd)  # the kernel holds its streams once, as a started one does
     os.environ.clear()
     os.environ.update(request["env"])
     os.environ["JPY_PARENT_PID"] = str(request["watch"])  # as jupyter_client's launcher sets
@@ -286,8 +288,7 @@ def _become_kernel(request: dict[str, Any], fds: list[int]) -> None:
     if "numpy.random" in sys.modules:  # each kernel its own seed, as a cold one has
         sys.modules["numpy.random"].seed()
     sys.argv = [_launcher_path(), *request["argv"]]  # what `-m ipykernel_launcher` sets
-    gc.unfreeze()
-    from ipykernel import kernelapp
+    from ipykernel import kernelapp  # the server's imports stay frozen: their pages stay shared
 
     kernelapp.launch_new_instance()
     os._exit(0)
