@@ -17,17 +17,18 @@ ROOT = Path(__file__).resolve().parents[2]
 TOKEN_VARIABLE = "MCOPS_TEST_ADMIN_TOKEN"
 
 #: Message latency on a shared two-CPU CI machine measures the machine (a healthy server's
-#: p95 reached 52 ms under load: a warning), while the tests using this judge a healthy
-#: server against a faulty one. The latency bands themselves are tested at their boundaries
-#: in tests/mcops/test_thresholds.py. Same band names, ten times wider.
+#: p95 reached 52 ms with two test workers, 140 ms for increment_unread with four: "slower
+#: than its class"), while the tests using this judge a healthy server against a faulty
+#: one. The latency bands themselves are tested at their boundaries in
+#: tests/mcops/test_thresholds.py. Same band names, a hundred times wider.
 RELAXED_LATENCY = """
 metrics:
   p95_latency_ms:
     bands:
-      fast: {level: ok, upto: 100, inclusive: false}
-      normal: {level: ok, upto: 500}
-      slow: {level: warning, upto: 2000}
-      critical: {level: critical, upto: 10000}
+      fast: {level: ok, upto: 1000, inclusive: false}
+      normal: {level: ok, upto: 5000}
+      slow: {level: warning, upto: 20000}
+      critical: {level: critical, upto: 100000}
 """
 
 
