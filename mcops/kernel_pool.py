@@ -6,7 +6,9 @@ them ahead: while the previous scenario runs, or while the alert receiver waits 
 alert. Each kernel serves exactly one run and is then shut down, so nothing of a run (its
 namespace, module state, environment, working directory, a cell still running after a
 timeout) can reach the next one: every run gets a fresh process. A kernel that died
-while it waited is replaced when it is taken.
+while it waited is replaced when it is taken. The kernels are forked from a fork server
+(`mcops.kernel_forkserver`: the shared one, else the pool's own), so the imports are paid
+once per pool, not once per kernel; `fork=False` starts each the usual way.
 
 The pool is bounded by the machine: at most one kernel per core and per
 `KERNEL_MEMORY` bytes of available memory (`max_kernels`).
