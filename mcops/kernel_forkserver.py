@@ -32,7 +32,6 @@ import tempfile
 import threading
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
 from mcops.errors import McopsError
@@ -57,7 +56,8 @@ class ForkFailed(McopsError):
 
 class ForkServer:
     """A handle on a running fork server: `forks` says whether a kernel command can be
-    forked there, `fork` does it and returns the kernel's pid."""
+    forked there, `fork` does it and returns the kernel's pid. `close` stops one this
+    handle started (``with contextlib.closing(ForkServer.start())``)."""
 
     def __init__(self, path: Path, process: subprocess.Popen[bytes] | None = None) -> None:
         self.path = path
@@ -90,17 +90,6 @@ class ForkServer:
                 f"(exit {process.poll()}) — fix: `mcops doctor` checks the kernel's imports"
             )
         return cls(path, process)
-
-    def __enter__(self) -> ForkServer:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def close(self) -> None:
         """Stop the server if this handle started it (its kernels are not its to stop)."""

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterator
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -28,7 +29,7 @@ def kernel_fork_server(request: pytest.FixtureRequest) -> Iterator[None]:
     if os.environ.get(SERVER_VARIABLE) or not real:  # one given from outside, or no kernel
         yield
         return
-    with ForkServer.start({"PYTHONPATH": kernel_pythonpath()}) as server:
+    with closing(ForkServer.start({"PYTHONPATH": kernel_pythonpath()})) as server:
         os.environ[SERVER_VARIABLE] = str(server.path)
         try:
             yield

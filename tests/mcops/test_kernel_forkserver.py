@@ -10,6 +10,7 @@ import os
 import subprocess
 import sys
 import textwrap
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -47,7 +48,7 @@ print(json.dumps({
 @pytest.fixture
 def server(monkeypatch):
     """A fork server of this test's own, shared through MCOPS_KERNEL_SERVER."""
-    with ForkServer.start({"PYTHONPATH": kernel_pythonpath()}) as started:
+    with closing(ForkServer.start({"PYTHONPATH": kernel_pythonpath()})) as started:
         monkeypatch.setenv(SERVER_VARIABLE, str(started.path))
         yield started
 
@@ -62,7 +63,7 @@ def test_a_forked_kernel_is_the_kernel_a_cold_start_gives(tmp_path, monkeypatch)
     notebooks = probe_notebooks(tmp_path / "nb", ("look", LOOK))
     monkeypatch.delenv(SERVER_VARIABLE, raising=False)
     cold = _run(notebooks, "look", tmp_path / "cold")
-    with ForkServer.start({"PYTHONPATH": kernel_pythonpath()}) as server:
+    with closing(ForkServer.start({"PYTHONPATH": kernel_pythonpath()})) as server:
         monkeypatch.setenv(SERVER_VARIABLE, str(server.path))
         forked = _run(notebooks, "look", tmp_path / "forked")
     assert cold["parent"] == os.getpid() and forked["parent"] != os.getpid()  # it was forked
