@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.postgres import fresh_database
+from tests.support.shared_lab import SharedLab, running_lab
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -35,6 +36,22 @@ def kernel_fork_server(request: pytest.FixtureRequest) -> Iterator[None]:
             yield
         finally:
             os.environ.pop(SERVER_VARIABLE, None)
+
+
+@pytest.fixture(scope="session")
+def _running_shared_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SharedLab]:
+    with running_lab(tmp_path_factory.mktemp("shared-lab")) as lab:
+        yield lab
+
+
+@pytest.fixture
+def shared_lab(_running_shared_lab: SharedLab) -> Iterator[SharedLab]:
+    """The healthy lab this test process shares (tests/support/shared_lab.py), started by
+    the first test that asks for it; checked untouched after each test that used it. Its
+    users live in tests/notebooks/test_healthy_lab.py: `make test` hands a file to one
+    worker, so they share one lab."""
+    yield _running_shared_lab
+    _running_shared_lab.assert_untouched()
 
 
 @pytest.fixture

@@ -19,7 +19,6 @@ from papermill.parameterize import parameterize_notebook
 
 from tests.notebooks.support import ROOT
 from tests.notebooks.test_db_consistency import seed
-from tests.support.server_process import running_server
 
 pytestmark = pytest.mark.slow
 
@@ -50,13 +49,5 @@ def nbval(scenario: str, parameters: dict, workdir: Path) -> subprocess.Complete
 def test_nbval_runs_db_consistency(sqlite_url, tmp_path):
     seed(sqlite_url, anomalies=True)
     result = nbval("db_consistency", {"database_url": sqlite_url}, tmp_path)
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
-    assert " passed" in result.stdout
-
-
-def test_nbval_runs_triage(sqlite_url, tmp_path):
-    with running_server(sqlite_url) as server:
-        params = {"service_url": server.url, "log_source": f"file:{server.log_file}"}
-        result = nbval("triage", params, tmp_path)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
     assert " passed" in result.stdout
