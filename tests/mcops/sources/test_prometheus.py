@@ -26,7 +26,7 @@ from tests.support.prometheus import running_prometheus
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def target():
     registry = CollectorRegistry()
     gauge = Gauge("mc_actor_mailbox_depth", "depth", ["actor_type"], registry=registry)
@@ -42,6 +42,14 @@ def target():
         thread.join(5)
 
 
+@pytest.fixture(scope="module")
+def scraping(target):
+    """One Prometheus scraping `target` for the tests that only query it: each would
+    otherwise wait for its own first scrape (about 5 s after start in Prometheus 2.42)."""
+    with running_prometheus(targets=[target]) as url:
+        yield url
+
+
 def wait_for(prom, query, *, rows, timeout=15.0):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -52,27 +60,27 @@ def wait_for(prom, query, *, rows, timeout=15.0):
     raise AssertionError(f"{query} never returned {rows} rows")
 
 
-def test_instant_and_range_from_a_live_scrape(target):
-    with running_prometheus(targets=[target]) as url:
-        prom = PrometheusSource(url)
-        frame = wait_for(prom, promql.render("mc_mailbox_depth"), rows=2)
-        assert list(frame.columns[:3]) == ["timestamp", "metric", "value"]
-        assert str(frame["timestamp"].dtype) == "datetime64[ns, UTC]"
-        by_type = dict(zip(frame["actor_type"], frame["value"], strict=True))
-        assert by_type == {"meeting": 42.0, "connection": 7.0}
-        assert set(frame["metric"]) == {"mc_actor_mailbox_depth"}
-        assert set(frame["job"]) == {"mcops-server"}
-        time.sleep(1.5)
-        end = datetime.now(UTC)
-        ranged = query_range(
-            url, "mc_actor_mailbox_depth", start=end - timedelta(seconds=30), end=end, step="1s"
-        )
-        assert len(ranged) >= 4
-        for _, series in ranged.groupby("actor_type", observed=True):
-            assert series["timestamp"].is_monotonic_increasing
-        assert set(ranged.groupby("actor_type", observed=True)["value"].max()) == {42.0, 7.0}
-        scalar = instant(prom, "scalar(sum(mc_actor_mailbox_depth))")
-        assert scalar["value"].tolist() == [49.0]
+def test_instant_and_range_from_a_live_scrape(scraping):
+    url = scraping  # the gauges were set once, before the first scrape
+    prom = PrometheusSource(url)
+    frame = wait_for(prom, promql.render("mc_mailbox_depth"), rows=2)
+    assert list(frame.columns[:3]) == ["timestamp", "metric", "value"]
+    assert str(frame["timestamp"].dtype) == "datetime64[ns, UTC]"
+    by_type = dict(zip(frame["actor_type"], frame["value"], strict=True))
+    assert by_type == {"meeting": 42.0, "connection": 7.0}
+    assert set(frame["metric"]) == {"mc_actor_mailbox_depth"}
+    assert set(frame["job"]) == {"mcops-server"}
+    time.sleep(1.5)
+    end = datetime.now(UTC)
+    ranged = query_range(
+        url, "mc_actor_mailbox_depth", start=end - timedelta(seconds=30), end=end, step="1s"
+    )
+    assert len(ranged) >= 4
+    for _, series in ranged.groupby("actor_type", observed=True):
+        assert series["timestamp"].is_monotonic_increasing
+    assert set(ranged.groupby("actor_type", observed=True)["value"].max()) == {42.0, 7.0}
+    scalar = instant(prom, "scalar(sum(mc_actor_mailbox_depth))")
+    assert scalar["value"].tolist() == [49.0]
 
 
 def backfill(tmp_path, start):
@@ -111,11 +119,10 @@ def test_range_over_backfilled_history_with_nan_and_inf(tmp_path):
     assert set(frame["instance"]) == {"a"}
 
 
-def test_bad_promql_names_prometheus_error():
-    with running_prometheus() as url:
-        with pytest.raises(SourceQueryError, match=r"bad_data: .*parse error"):
-            instant(url, "rate(up[5m")
-        assert instant(url, "absent_metric_mcops").empty
+def test_bad_promql_names_prometheus_error(scraping):
+    with pytest.raises(SourceQueryError, match=r"bad_data: .*parse error"):
+        instant(scraping, "rate(up[5m")
+    assert instant(scraping, "absent_metric_mcops").empty
 
 
 def test_refused_connection_says_how_to_fix():
@@ -168,10 +175,9 @@ def test_auth_and_timeout_statuses(fake_api):
         PrometheusSource(fake_api(200, 2.0), timeout=0.3).instant("up")
 
 
-def test_every_promql_template_is_accepted_by_a_real_prometheus(target):
+def test_every_promql_template_is_accepted_by_a_real_prometheus(scraping):
     """The notebooks' queries are text: a typo would only show during an incident."""
-    with running_prometheus(targets=[target]) as url:
-        prom = PrometheusSource(url)
-        for name in sorted(promql.TEMPLATES):
-            frame = prom.instant(promql.render(name))  # raises SourceQueryError on bad PromQL
-            assert list(frame.columns[:3]) == ["timestamp", "metric", "value"], name
+    prom = PrometheusSource(scraping)
+    for name in sorted(promql.TEMPLATES):
+        frame = prom.instant(promql.render(name))  # raises SourceQueryError on bad PromQL
+        assert list(frame.columns[:3]) == ["timestamp", "metric", "value"], name
