@@ -2,23 +2,21 @@
 
 ``classify()`` answers with the runbook's own range text, e.g. ``25 ms is normal
 (10–50 ms) for add_members``; the other helpers read the runbooks' per-operation
-timeouts, inactivity tiers and pool tuning table from `mcops.thresholds`.
+timeouts, inactivity tiers and pool tuning table from `mcops.thresholds`, which loads
+when a value is first classified (the checks import this module at their top).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from mcops.errors import ParameterError
 from mcops.findings import Level
-from mcops.thresholds import (
-    Band,
-    OperationClass,
-    Thresholds,
-    default_thresholds,
-    format_value,
-)
+
+if TYPE_CHECKING:
+    from mcops.thresholds import Band, OperationClass, Thresholds
 
 __all__ = [
     "Classification",
@@ -56,6 +54,8 @@ def classify(
     With ``operation`` (only for ``p95_latency_ms``), a value in a band that is fine in
     general but slower than that operation's class is reported at level info.
     """
+    from mcops.thresholds import default_thresholds, format_value
+
     t = thresholds or default_thresholds()
     bands = t.bands(metric)
     band = next(b for b in bands if b.contains(value))  # bands cover the whole line
@@ -94,6 +94,8 @@ def level_of(
 
 def timeout_for(operation: str, *, thresholds: Thresholds | None = None) -> float:
     """Message timeout in seconds for an operation (or an operation class name)."""
+    from mcops.thresholds import default_thresholds
+
     t = thresholds or default_thresholds()
     if operation in t.operation_classes:
         return t.operation_classes[operation].timeout.total_seconds()
@@ -108,6 +110,8 @@ def inactivity_timeout_for(
         raise ParameterError(
             f"messages_per_hour must be ≥ 0, got {messages_per_hour}", name="messages_per_hour"
         )
+    from mcops.thresholds import default_thresholds
+
     t = thresholds or default_thresholds()
     tiers = sorted(t.inactivity.tiers.values(), key=lambda tier: -tier.min_messages_per_hour)
     for tier in tiers:
@@ -123,6 +127,8 @@ def pool_advice(active: int, max: int, *, thresholds: Thresholds | None = None) 
             f"pool_advice needs active ≥ 0 and max > 0, got active={active}, max={max}",
             name="active",
         )
+    from mcops.thresholds import default_thresholds
+
     p = (thresholds or default_thresholds()).pool
     maxed = active >= max
     if maxed and active >= p.scale_out_at:

@@ -7,21 +7,22 @@
 
 Sources open lazily and their state goes to summary.json. `check` is the one place a
 failing source becomes a "not checked: <why>" finding, so a notebook never dies because
-its service is down (its frame comes back empty; plots still draw)."""
+its service is down (its frame comes back empty; plots still draw).
+
+What a method needs (a source's client and its library, the remediation machinery,
+severity, IPython's display) is imported in that method, on first use: importing this
+module loads none of them (issue 15, lean imports)."""
 
 from __future__ import annotations
 
 import inspect
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
-from IPython.display import Markdown, display
 
 from mcops import bundle, plot_marks, plots
-from mcops.advice import expected_recovery
-from mcops.checks import service as service_checks
 from mcops.errors import (
     McopsError,
     RemediationError,
@@ -30,19 +31,18 @@ from mcops.errors import (
     SourceError,
     SourceUnreachable,
 )
-from mcops.evidence import Recorder
 from mcops.findings import Finding
-from mcops.next_notebooks import show_next_notebooks
-from mcops.notebook import parameters_in, setup
-from mcops.remediate import Action, ActionReport, AdminApi, run_action
 from mcops.secrets import redact_url
-from mcops.severity import Severity, SeverityContext, assess
-from mcops.sources import logs as log_source
-from mcops.sources.metrics import MetricsBackend, PrometheusMetrics, ScrapeMetrics
-from mcops.sources.prometheus import PrometheusSource
-from mcops.sources.service import ServiceSource
 from mcops.sources.timewindow import parse_window, resolve_until
-from mcops.thresholds import Thresholds, default_thresholds, load_thresholds
+
+if TYPE_CHECKING:
+    from mcops.evidence import Recorder
+    from mcops.remediate import Action, ActionReport, AdminApi
+    from mcops.severity import Severity
+    from mcops.sources.metrics import MetricsBackend
+    from mcops.sources.prometheus import PrometheusSource
+    from mcops.sources.service import ServiceSource
+    from mcops.thresholds import Thresholds
 
 __all__ = ["Investigation"]
 
@@ -51,6 +51,8 @@ class Investigation:
     """Sources, checks and evidence for one scenario run."""
 
     def __init__(self, recorder: Recorder, *, thresholds: Thresholds | None = None) -> None:
+        from mcops.thresholds import default_thresholds, load_thresholds
+
         self.recorder = recorder
         self.params: dict[str, Any] = recorder.params
         self.window: timedelta = parse_window(self.params.get("window") or "1h")
@@ -63,6 +65,8 @@ class Investigation:
     @classmethod
     def start(cls, scenario: str, namespace: Mapping[str, Any]) -> Investigation:
         """Begin from the notebook's globals; its plots mark its logs' and audit's events."""
+        from mcops.notebook import parameters_in, setup
+
         inv = cls(setup(scenario, **parameters_in(namespace)))
         plot_marks.use_marks(lambda: plot_marks.investigation_marks(inv))
         return inv
@@ -128,6 +132,8 @@ class Investigation:
 
     @property
     def service(self) -> ServiceSource:
+        from mcops.sources.service import ServiceSource
+
         url = self._given("service_url", "service", "pass -p service_url=http://host:8080")
         token = str(self.params.get("admin_token") or "") or None
         return self._opened(
@@ -137,6 +143,8 @@ class Investigation:
 
     @property
     def prometheus(self) -> PrometheusSource:
+        from mcops.sources.prometheus import PrometheusSource
+
         url = self._given(
             "prometheus_url", "prometheus", "pass -p prometheus_url=..., or leave it empty"
         )
@@ -147,6 +155,8 @@ class Investigation:
 
     def logs(self) -> pd.DataFrame:
         """Log lines of the window from ``log_source`` (read once, then cached)."""
+        from mcops.sources import logs as log_source
+
         spec = self._given("log_source", "logs", "pass -p log_source=file:PATH (or docker:, k8s:)")
         if "log_frame" not in self._cache:
             try:
@@ -165,6 +175,8 @@ class Investigation:
         """The metrics backend, chosen once: Prometheus when ``prometheus_url`` is given,
         else scrapes of ``service_url/metrics``. Each reports its outcome as a source state."""
         if "metrics" not in self._cache:
+            from mcops.sources.metrics import PrometheusMetrics, ScrapeMetrics
+
             if self.params.get("prometheus_url"):
                 backend: MetricsBackend = PrometheusMetrics(
                     lambda: self.prometheus,
@@ -232,6 +244,8 @@ class Investigation:
         if not url or not token:
             return None
         if "admin_api" not in self._cache:
+            from mcops.remediate import AdminApi
+
             try:
                 self._cache["admin_api"] = AdminApi(url, token)
             except SourceConfigError:
@@ -240,6 +254,8 @@ class Investigation:
 
     def probe_health(self) -> pd.DataFrame:
         """`curl /health` and `/ready`; an unreachable service is itself the finding."""
+        from mcops.checks import service as service_checks
+
         try:  # kept in the bundle as check "health" (readiness is judged from it too)
             frame = bundle.fetched(
                 "health", lambda: self.service.health(), since=self.since, until=self.until
@@ -301,6 +317,11 @@ class Investigation:
         the target cannot even be read to make a plan (a source is down), that is
         recorded as "not planned" and None comes back: nothing was changed.
         """
+        from IPython.display import Markdown, display
+
+        from mcops.advice import expected_recovery
+        from mcops.remediate import run_action
+
         apply = bool(self.params.get("apply_remediation")) and not plan_only
         try:
             report = run_action(action, apply=apply)
@@ -333,6 +354,11 @@ class Investigation:
         """Severity from every finding so far, the overview plot, next notebooks, the
         summary. ``incident_started`` (the alert's ``startsAt``) and ``security_suspected``
         come from the parameters unless ``context`` overrides them."""
+        from IPython.display import display
+
+        from mcops.next_notebooks import show_next_notebooks
+        from mcops.severity import SeverityContext, assess
+
         context.setdefault("incident_started_at", self.incident_started)
         context.setdefault("security_suspected", bool(self.params.get("security_suspected")))
         result = assess(

@@ -46,16 +46,24 @@ KERNEL_MEMORY = 400 * 1024 * 1024
 
 #: Imported in every warm kernel before it is offered: what scenario notebooks import,
 #: inside a function so that no name is left in the namespace the notebook sees (a warm
-#: run sees what a cold one would). The Kubernetes client is left out: only the
-#: Kubernetes platform needs it.
+#: run sees what a cold one would). mcops loads these libraries and modules on first use
+#: (issue 15: lean imports), so they are named here, or a forked kernel would pay for them
+#: in every run. The Kubernetes client is left out: only the Kubernetes platform needs it.
 PRELOAD = """\
 def _mcops_preload():
     import importlib, pkgutil
-    import pandas, plotly.graph_objects, plotly.io, sqlalchemy
+    import pandas, plotly.graph_objects, plotly.io
     plotly.io.renderers.default  # plotly loads its renderers (and nbformat) on first touch
-    import mcops.checks, mcops.investigation, mcops.remediate, mcops.scenarios, mcops.sources.sql
-    for package in (mcops.checks, mcops.scenarios):
+    import sqlalchemy, sqlalchemy.dialects.postgresql, sqlalchemy.dialects.sqlite
+    import httpx, IPython.display, prometheus_api_client, prometheus_client.parser, requests
+    import urllib3.util.retry, yaml
+    import mcops._schema_tables, mcops.advice, mcops.investigation, mcops.next_notebooks
+    import mcops.notebook, mcops.registry, mcops.severity, mcops.typed_yaml
+    import mcops.checks, mcops.remediate, mcops.scenarios, mcops.sources
+    for package in (mcops.checks, mcops.scenarios, mcops.remediate, mcops.sources):
         for module in pkgutil.iter_modules(package.__path__):
+            if package in (mcops.remediate, mcops.sources) and "kube" in module.name:
+                continue  # the Kubernetes client loads on first use
             importlib.import_module(f"{package.__name__}.{module.name}")
 _mcops_preload()
 del _mcops_preload

@@ -7,6 +7,11 @@ whole rows through the *real* table, reflected from the database once per engine
 (`RealTables`): a backup keeps every column the real row has, in any order and of any
 type, and a restore writes them all back. A column the runbooks do not require (the
 writer id ``messages.server_id``) is used only where the real table has it.
+
+The tables themselves (`metadata`, `TABLES`, `conversations`, ...) are SQLAlchemy objects
+defined in `mcops._schema_tables` and load on first use (PEP 562): importing this module,
+`SchemaMismatch` or `require_optional` does not load SQLAlchemy (0.16 s), so a notebook
+that touches no database never pays for it.
 """
 
 from __future__ import annotations
@@ -14,15 +19,28 @@ from __future__ import annotations
 import datetime as dt
 import weakref
 from collections.abc import Mapping
-from typing import Any
-
-import sqlalchemy as sa
+from typing import TYPE_CHECKING, Any
 
 from mcops.errors import ActionRefused, SourceQueryError
+from mcops.lazy import lazy_attributes
+
+if TYPE_CHECKING:
+    import sqlalchemy as sa
+
+    from mcops._schema_tables import (
+        TABLES,
+        conversations,
+        meeting_controllers,
+        meetings,
+        members,
+        messages,
+        metadata,
+    )
 
 __all__ = [
     "OPTIONAL_COLUMNS",
     "TABLES",
+    "TABLE_NAMES",
     "RealTables",
     "SchemaMismatch",
     "conversations",
@@ -35,68 +53,8 @@ __all__ = [
     "require_optional",
 ]
 
-metadata = sa.MetaData()
-"""mcops's own metadata: never ``create_all`` it on a user's database."""
-
-# 000 Handling Actor Crashes (diagnosis, step 3), Database Consistency Check 1
-conversations = sa.Table(
-    "conversations",
-    metadata,
-    sa.Column("id", sa.String, primary_key=True),
-    sa.Column("creator_did", sa.String),
-    sa.Column("current_epoch", sa.Integer),
-    sa.Column("created_at", sa.DateTime(timezone=True)),
-    sa.Column("updated_at", sa.DateTime(timezone=True)),
-)
-
-# 000 Debugging (unread counts), Database Consistency Check 4, Database Optimization
-members = sa.Table(
-    "members",
-    metadata,
-    sa.Column("convo_id", sa.String, primary_key=True),
-    sa.Column("member_did", sa.String, primary_key=True),
-    sa.Column("left_at", sa.DateTime(timezone=True)),
-    sa.Column("unread_count", sa.Integer),
-)
-
-# 000 FM3 / Handling Epoch Conflicts (the DELETE by id), Consistency Checks 1–3
-messages = sa.Table(
-    "messages",
-    metadata,
-    sa.Column("id", sa.BigInteger, primary_key=True),
-    sa.Column("convo_id", sa.String),
-    sa.Column("message_type", sa.String),
-    sa.Column("epoch", sa.Integer),
-    sa.Column("seq", sa.Integer),
-    sa.Column("created_at", sa.DateTime(timezone=True)),
-)
-
-# 004 Scenario 3 (GC's view of meetings, Option 3)
-meetings = sa.Table(
-    "meetings",
-    metadata,
-    sa.Column("meeting_id", sa.String, primary_key=True),
-    sa.Column("mc_id", sa.String),
-    sa.Column("status", sa.String),
-    sa.Column("participant_count", sa.Integer),
-    sa.Column("created_at", sa.DateTime(timezone=True)),
-    sa.Column("updated_at", sa.DateTime(timezone=True)),
-)
-
-# 004 Scenario 6 (registration), Scenario 7 Option 4 and Graceful Drain
-meeting_controllers = sa.Table(
-    "meeting_controllers",
-    metadata,
-    sa.Column("id", sa.String, primary_key=True),
-    sa.Column("region", sa.String),
-    sa.Column("capacity", sa.Integer),
-    sa.Column("current_sessions", sa.Integer),
-    sa.Column("last_heartbeat", sa.DateTime(timezone=True)),
-    sa.Column("status", sa.String),
-)
-
-TABLES: Mapping[str, sa.Table] = {t.name: t for t in metadata.sorted_tables}
-"""The allow-list of tables mcops reads and writes, by name."""
+TABLE_NAMES = ("conversations", "meeting_controllers", "meetings", "members", "messages")
+"""The names of `TABLES`, known without SQLAlchemy (an action's allow-list is by name)."""
 
 OPTIONAL_COLUMNS: Mapping[str, tuple[str, ...]] = {"messages": ("server_id",)}
 """Columns some deployments have and the runbooks do not require (the writer id)."""
@@ -123,6 +81,10 @@ class RealTables:
 
     def table(self, conn: sa.Connection, name: str) -> sa.Table:
         """The real table `name`, with every column it has (raises `SchemaMismatch`)."""
+        import sqlalchemy as sa
+
+        from mcops._schema_tables import TABLES
+
         if name not in TABLES:
             raise SchemaMismatch(
                 f"{name!r} is not one of the runbook tables {sorted(TABLES)}; mcops reads "
@@ -167,6 +129,8 @@ class RealTables:
 
 
 def _for_column(column: sa.Column[Any], value: Any) -> Any:
+    import sqlalchemy as sa
+
     kind = column.type
     if (
         isinstance(value, dt.datetime)
@@ -204,3 +168,10 @@ def require_optional(engine: sa.Engine, table: str, column: str) -> None:
         target=table,
         fix=f"nothing to fix unless you keep {column} elsewhere; the other steps still ran",
     )
+
+
+#: The SQLAlchemy objects (each table under its own name), built by `mcops._schema_tables`
+#: when one is first asked for.
+_WHERE = dict.fromkeys(("TABLES", "metadata", *TABLE_NAMES), "mcops._schema_tables")
+
+__getattr__, __dir__ = lazy_attributes(__name__, _WHERE)

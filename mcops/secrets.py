@@ -17,7 +17,6 @@ for JSON-like values. This module is the only place that knows how to mask.
 
 from __future__ import annotations
 
-import html
 import os
 import re
 from collections.abc import Iterable, Mapping
@@ -153,6 +152,8 @@ def _url_secrets(value: str) -> set[str]:
 
 def _variants(secret: str) -> set[str]:
     """The spellings a secret takes once printed, HTML-escaped, URL-quoted or repr'd."""
+    import html
+
     return {
         secret,
         quote(secret, safe=""),

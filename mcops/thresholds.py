@@ -6,6 +6,9 @@ and override them without reading Python. ``load_thresholds()`` turns the packag
 and type, so a typo in an override fails loudly instead of silently keeping a default.
 
 `mcops.classify` answers "is this value normal?" from these numbers.
+
+The file is read, and PyYAML loaded, on first use (`default_thresholds` caches it), not
+at import: importing a check costs no YAML.
 """
 
 from __future__ import annotations
@@ -14,16 +17,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import cache
-from importlib import resources
 from pathlib import Path
 from typing import Any
-
-import yaml
 
 from mcops.durations import parse_duration
 from mcops.errors import ParameterError
 from mcops.findings import Level
-from mcops.typed_yaml import LOADER, build_typed, deep_merge, read_yaml_mapping
 
 __all__ = [
     "AlertSpec",
@@ -210,6 +209,8 @@ def load_thresholds(path: str | Path | None = None) -> Thresholds:
     Raises ParameterError naming the offending key (and the allowed keys) for an unknown
     key, a wrong type, or bands that are not in ascending order.
     """
+    from mcops.typed_yaml import build_typed, deep_merge, read_yaml_mapping
+
     data = _packaged_data()
     if path is not None:
         user = read_yaml_mapping(Path(path), what="thresholds file")
@@ -226,6 +227,12 @@ def default_thresholds() -> Thresholds:
 
 
 def _packaged_data() -> dict[str, Any]:
+    from importlib import resources
+
+    import yaml
+
+    from mcops.typed_yaml import LOADER
+
     text = resources.files("mcops").joinpath(_PACKAGED).read_text(encoding="utf-8")
     return yaml.load(text, Loader=LOADER)
 

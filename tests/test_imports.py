@@ -61,11 +61,24 @@ def test_the_rule_sees_nested_and_from_imports(tmp_path):
 HEAVY = ("kubernetes", "jsonschema", "nbformat", "mcops.remediate.kube_actions")
 
 
-def _loaded_after(code: str) -> list[str]:
+#: Libraries mcops loads on first use, not at import (issue 15): a notebook that never
+#: touches a database, Prometheus or the service's HTTP API does not pay for their clients.
+FIRST_USE = (
+    "sqlalchemy",
+    "requests",
+    "prometheus_api_client",
+    "prometheus_client",
+    "httpx",
+    "yaml",
+    "IPython.display",
+)
+
+
+def _loaded_after(code: str, watched: tuple[str, ...] = HEAVY) -> list[str]:
     import subprocess
     import sys
 
-    probe = f"{code}\nimport sys\nprint(' '.join(m for m in {HEAVY!r} if m in sys.modules))"
+    probe = f"{code}\nimport sys\nprint(' '.join(m for m in {watched!r} if m in sys.modules))"
     out = subprocess.run(
         [sys.executable, "-c", probe], capture_output=True, text=True, cwd=ROOT, check=True
     )
@@ -81,6 +94,118 @@ def test_a_scenario_notebooks_imports_leave_the_heavy_packages_unloaded():
         "from mcops.remediate import RecreateConversation, ResetEpoch, StopStaleActors\n"
     )
     assert _loaded_after(code) == []
+
+
+def test_the_benchmarked_scenario_imports_leave_the_first_use_libraries_unloaded():
+    from benchmarks.import_bench import SCENARIO
+
+    assert _loaded_after(SCENARIO, FIRST_USE + HEAVY) == []
+
+
+def _notebook_imports() -> dict[str, str]:
+    """Each notebook's import statements, as its code cells write them, except those
+    importing a first-use library itself (postmortem shows Markdown with IPython)."""
+    import ast
+
+    def first_use(node: ast.Import | ast.ImportFrom) -> bool:
+        if isinstance(node, ast.ImportFrom):
+            modules = [node.module or ""]
+        else:
+            modules = [alias.name for alias in node.names]
+        return any(m == lib or m.startswith(f"{lib}.") for m in modules for lib in FIRST_USE)
+
+    imports = {}
+    for path in sorted((ROOT / "notebooks").glob("*.ipynb")):
+        cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
+        nodes = [
+            node
+            for cell in cells
+            if cell["cell_type"] == "code"
+            for node in ast.parse("".join(cell["source"])).body
+            if isinstance(node, ast.Import | ast.ImportFrom)
+        ]
+        imports[path.stem] = "\n".join(ast.unparse(n) for n in nodes if not first_use(n))
+    return imports
+
+
+def test_every_notebooks_imports_leave_the_first_use_libraries_unloaded():
+    """One interpreter imports what every notebook imports, notebook after notebook: the
+    first one listed with a first-use library is the one that loads it."""
+    notebooks = _notebook_imports()
+    assert "from mcops.remediate import RecreateConversation" in notebooks["crash_loop"]
+    assert "IPython" not in notebooks["postmortem"]
+    probe = "\n".join(
+        f"exec({code!r}, {{}})\n"
+        f"print({name!r}, *[m for m in {FIRST_USE + HEAVY!r} if m in sys.modules])"
+        for name, code in notebooks.items()
+    )
+    loaded = [line.split() for line in _run(f"import sys\n{probe}").splitlines()]
+    assert len(loaded) == len(notebooks) > 10
+    assert [line for line in loaded if line[1:]] == []
+
+
+def test_no_remediation_loads_sqlalchemy_before_it_touches_a_database():
+    """Notebooks import their remediations at the top; the classes cost no SQLAlchemy."""
+    import mcops.remediate as remediate
+
+    names = [n for n in remediate.__all__ if "kube" not in remediate._WHERE[n]]
+    assert {"RecreateConversation", "KillLongQueries", "RestoreBackup"} <= set(names)
+    code = f"from mcops.remediate import {', '.join(names)}\nimport mcops.remediate.preconditions"
+    assert _loaded_after(code, FIRST_USE + HEAVY) == []
+
+
+def test_the_runbook_tables_load_sqlalchemy_when_first_asked_for():
+    probe = (
+        "import sys\n"
+        "from mcops import schema\n"
+        "from mcops.schema import TABLE_NAMES, SchemaMismatch, require_optional\n"
+        "before = 'sqlalchemy' in sys.modules\n"
+        "print(before, tuple(schema.TABLES) == TABLE_NAMES, schema.messages.name,\n"
+        "      {'messages', 'metadata'} <= set(dir(schema)))\n"
+    )
+    assert _run(probe).split() == ["False", "True", "messages", "True"]
+
+
+def test_the_kernel_preload_loads_what_mcops_loads_on_first_use():
+    """Warm and forked kernels import `PRELOAD` once, so a run does not pay for what
+    mcops imports lazily; the Kubernetes client stays out (single-host runs)."""
+    from mcops.kernel_pool import PRELOAD
+
+    wanted = (
+        *FIRST_USE,
+        "sqlalchemy.dialects.postgresql",
+        "urllib3",
+        "mcops._schema_tables",
+        "mcops.display",
+        "mcops.notebook",
+        "mcops.registry",
+        "mcops.severity",
+        "mcops.thresholds",
+        "mcops.typed_yaml",
+        "mcops.remediate.sql_actions",
+        "mcops.remediate.sql_indexes",
+        "mcops.remediate.pg_queries",
+        "mcops.remediate.admin_actions",
+        "mcops.sources.prometheus",
+        "mcops.sources.metrics",
+        "mcops.sources.sql",
+        "mcops.sources.service",
+    )
+    probe = (
+        f"exec({PRELOAD!r}, {{}})\nimport sys\n"
+        f"print(*[m for m in {wanted!r} if m not in sys.modules], '|',"
+        f" *[m for m in ('kubernetes', 'mcops.remediate.kube_actions') if m in sys.modules])"
+    )
+    assert _run(probe).split() == ["|"]
+
+
+def _run(probe: str) -> str:
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=ROOT)
+    assert out.returncode == 0, out.stderr
+    return out.stdout
 
 
 def test_every_remediation_name_loads_on_first_use():

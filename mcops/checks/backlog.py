@@ -10,6 +10,7 @@ which statements are slow, how many connections are busy.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
@@ -17,7 +18,9 @@ from mcops.checks import trends
 from mcops.classify import classify
 from mcops.counters import growth
 from mcops.findings import Finding, Level
-from mcops.thresholds import Thresholds, default_thresholds
+
+if TYPE_CHECKING:
+    from mcops.thresholds import Thresholds
 
 __all__ = [
     "counter_increase",
@@ -93,6 +96,8 @@ def processing_vs_arrival(
     ``processed`` is ``mc_message_processing_duration_seconds_count`` over the window,
     ``depth`` the ``mc_actor_mailbox_depth`` frame of the same window.
     """
+    from mcops.thresholds import default_thresholds
+
     depth_series = trends.series(depth)
     processed_series = trends.series(processed)
     if len(depth_series) < 2 or len(processed_series) < 2:

@@ -8,13 +8,16 @@ drawn with the threshold bands given here.
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from mcops.checks import metrics
 from mcops.findings import Finding
 from mcops.plots import Band
-from mcops.thresholds import Thresholds, default_thresholds
+
+if TYPE_CHECKING:
+    from mcops.thresholds import Thresholds
 
 __all__ = ["key_metric", "plot_bands"]
 
@@ -28,5 +31,7 @@ def key_metric(
 
 def plot_bands(metric: str, *, thresholds: Thresholds | None = None) -> list[Band]:
     """thresholds.yaml's bands of ``metric`` as `plots.timeseries` bands (low, high, level)."""
+    from mcops.thresholds import default_thresholds
+
     bands = (thresholds or default_thresholds()).bands(metric)
     return [(b.lower or 0.0, math.inf if b.upper is None else b.upper, b.level) for b in bands]

@@ -10,7 +10,7 @@ recovery" query). `mcops.scenarios.gc_integration` reads both; these judges see 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
@@ -18,8 +18,10 @@ from mcops.checks import trends
 from mcops.classify import classify
 from mcops.counters import growth
 from mcops.findings import Finding, Level
-from mcops.thresholds import Thresholds, default_thresholds
 from mcops.utc import timestamp
+
+if TYPE_CHECKING:
+    from mcops.thresholds import Thresholds
 
 __all__ = [
     "COUNTER",
@@ -98,6 +100,8 @@ def gaps(frame: pd.DataFrame, *, interval_s: float = 5.0) -> pd.DataFrame:
 
 def stale_after(thresholds: Thresholds | None = None) -> timedelta:
     """The runbook's 30 s: the upper edge of ``gc_heartbeat_age_seconds``'s ok band."""
+    from mcops.thresholds import default_thresholds
+
     bands = (thresholds or default_thresholds()).bands("gc_heartbeat_age_seconds")
     upper = next(b.upper for b in bands if b.level == Level.OK)
     return timedelta(seconds=float(upper if upper is not None else 30))
@@ -186,6 +190,8 @@ def registration(
 
 def _late_level(thresholds: Thresholds | None) -> Level:
     """The level of ``gc_heartbeat_age_seconds``'s first band past ok ("late": warning)."""
+    from mcops.thresholds import default_thresholds
+
     bands = (thresholds or default_thresholds()).bands("gc_heartbeat_age_seconds")
     return next((b.level for b in bands if b.level > Level.OK), Level.WARNING)
 

@@ -9,11 +9,15 @@ or the same arithmetic on scrapes); these judges see the same frame either way.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import pandas as pd
 
 from mcops.classify import classify
 from mcops.findings import Finding, Level
-from mcops.thresholds import Thresholds, default_thresholds
+
+if TYPE_CHECKING:
+    from mcops.thresholds import Thresholds
 
 __all__ = [
     "cpu_usage",
@@ -139,6 +143,8 @@ def network_latency(frame: pd.DataFrame, *, thresholds: Thresholds | None = None
     slow network makes the runbook's "Fix: Infrastructure team investigation" plausible,
     but the latency finding itself is p95_latency's.
     """
+    from mcops.thresholds import default_thresholds
+
     check = "network_latency"
     if frame.empty or "target" not in frame:
         return Finding.not_checked(check, "no round trip was measured")

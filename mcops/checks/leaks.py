@@ -11,13 +11,16 @@ than its inactivity timeout — actors the cleanup sweep should already have sto
 from __future__ import annotations
 
 import dataclasses
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from mcops.checks import trends
 from mcops.classify import classify
 from mcops.findings import Finding, Level
-from mcops.thresholds import Thresholds, default_thresholds
+
+if TYPE_CHECKING:
+    from mcops.thresholds import Thresholds
 
 __all__ = [
     "actor_count_trend",
@@ -30,6 +33,8 @@ __all__ = [
 
 def _first_edge(thresholds: Thresholds | None, metric: str, level: Level) -> float | None:
     """The lower edge of the first band at ``level`` or worse (the line not to cross)."""
+    from mcops.thresholds import default_thresholds
+
     for band in (thresholds or default_thresholds()).bands(metric):
         if band.level >= level and band.lower is not None:
             return band.lower
@@ -124,6 +129,8 @@ def idle_limit(actors: pd.DataFrame, *, thresholds: Thresholds | None = None) ->
 
     Without one (not in the frame, or the timeout disabled) the runbook's 7 days.
     """
+    from mcops.thresholds import default_thresholds
+
     if "inactivity_timeout" in actors and actors["inactivity_timeout"].notna().any():
         return float(actors["inactivity_timeout"].dropna().iloc[0])
     return (thresholds or default_thresholds()).windows.stale_conversation.total_seconds()
@@ -169,6 +176,8 @@ def stale_actors(
 
 def inactivity_tiers(thresholds: Thresholds | None = None) -> pd.DataFrame:
     """Step 4's actor TTL guidance: busier conversations keep their actors longer."""
+    from mcops.thresholds import default_thresholds
+
     inactivity = (thresholds or default_thresholds()).inactivity
     rows = [
         {

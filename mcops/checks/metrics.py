@@ -7,15 +7,16 @@ placed in its band by `mcops.classify.classify`, so the sentence an engineer rea
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 import pandas as pd
 
 from mcops.classify import classify, pool_advice
 from mcops.errors import ParameterError
 from mcops.findings import Finding, Level
-from mcops.registry import check_spec, metric_checks
-from mcops.thresholds import Thresholds, default_thresholds
+
+if TYPE_CHECKING:
+    from mcops.thresholds import Thresholds
 
 __all__ = [
     "judge_snapshot",
@@ -82,6 +83,8 @@ class _Verdict(NamedTuple):
 def _verdict(
     key: str, value: float, operation: str, thresholds: Thresholds | None, pool_max: float | None
 ) -> _Verdict:
+    from mcops.thresholds import default_thresholds
+
     if key == "gc_registered":  # 004 P1 "Complete GC registration failure"
         if value < 1:
             return _Verdict(Level.CRITICAL, "not registered with the GC (mc_gc_registered 0)")
@@ -154,6 +157,8 @@ def metric_check(
     """The snapshot rows of ``key``, or of the metric keys ``check`` owns in
     `mcops.registry`, judged as that check's finding: actor_health's panels, triage's
     per-metric findings."""
+    from mcops.registry import check_spec  # the registry loads when a snapshot is judged
+
     keys = {key} if key else set(check_spec(check).metric_keys)
     if not keys:
         raise ParameterError(f"check {check!r} judges no key metric", name="check")
@@ -175,6 +180,8 @@ def metric_findings(
 ) -> list[Finding]:
     """One finding per check that owns a key present in ``snapshot``, so that triage
     routes from what is actually wrong (a pool, a panic) and not from a summary."""
+    from mcops.registry import metric_checks
+
     present = set(snapshot["key"]) if "key" in snapshot else set()
     owners = dict.fromkeys(check for key, check in metric_checks().items() if key in present)
     return [metric_check(check, snapshot, thresholds=thresholds) for check in owners]

@@ -20,7 +20,6 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 import pandas as pd
-import yaml
 
 from mcops.findings import Finding, Level
 
@@ -116,6 +115,8 @@ def allows_gc(
 
 
 def _summary(spec: Mapping[str, Any]) -> str:
+    import yaml  # PyYAML loads when a policy is shown, not with the check
+
     keep = {k: spec[k] for k in ("podSelector", "policyTypes", "egress") if k in spec}
     return yaml.safe_dump(keep, sort_keys=False, default_flow_style=None, width=100).strip()
 

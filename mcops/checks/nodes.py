@@ -10,11 +10,15 @@ Scenario 7: "If infrastructure resource constraints, escalate to Infrastructure 
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import pandas as pd
 
 from mcops.checks.resources import usage_against
 from mcops.findings import Finding, Level
-from mcops.thresholds import Thresholds
+
+if TYPE_CHECKING:
+    from mcops.thresholds import Thresholds
 
 __all__ = ["NODE_COLUMNS", "PRESSURES", "node_pressure"]
 

@@ -10,14 +10,16 @@ in as ``expected`` so the judge and the fix never disagree on a name.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import pandas as pd
 
 from mcops.checks.metrics import metric_check
 from mcops.checks.verification import remediation_verified
 from mcops.findings import Finding, Level
-from mcops.thresholds import Thresholds
+
+if TYPE_CHECKING:
+    from mcops.thresholds import Thresholds
 
 __all__ = [
     "IndexDefinition",

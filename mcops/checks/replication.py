@@ -7,11 +7,15 @@ epoch a second time. The frame is one row per replica (``replica``, ``state``,
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import pandas as pd
 
 from mcops.classify import classify
 from mcops.findings import Finding, Level
-from mcops.thresholds import Thresholds
+
+if TYPE_CHECKING:
+    from mcops.thresholds import Thresholds
 
 __all__ = ["replication_lag"]
 

@@ -17,13 +17,15 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from mcops.classify import classify
 from mcops.findings import Finding, Level
-from mcops.thresholds import Thresholds
+
+if TYPE_CHECKING:
+    from mcops.thresholds import Thresholds
 
 __all__ = ["capacity", "memory_usage", "oom_events", "resource_limits", "usage_against"]
 

@@ -1,14 +1,13 @@
 """The admin-API remediations of runbooks 000/004: end a meeting, re-register with the
 global controller, stop stale actors. The server is reached through `AdminApi`; none of
 these can be undone, and each plan says so.
+
+SQLAlchemy and prometheus_client's parser load when a plan needs them, not at import.
 """
 
 from __future__ import annotations
 
-from typing import Any
-
-import sqlalchemy as sa
-from prometheus_client.parser import text_string_to_metric_families
+from typing import TYPE_CHECKING, Any
 
 from mcops.errors import RemediationError, ScopeExceeded, StalePlan, VerificationFailed
 from mcops.jsonable import canonical_hash
@@ -16,7 +15,9 @@ from mcops.remediate.admin_api import AdminApi, AdminApiError
 from mcops.remediate.audit import AuditLog
 from mcops.remediate.base import ApplyResult, Plan, Remediation, require_id
 from mcops.remediate.sql_base import make_engine, read_only
-from mcops.schema import meetings
+
+if TYPE_CHECKING:
+    import sqlalchemy as sa
 
 __all__ = ["EndMeeting", "ReRegisterController", "StopStaleActors", "not_reversible"]
 
@@ -63,6 +64,10 @@ class EndMeeting(_AdminAction):
 
     def _status(self) -> dict[str, Any]:
         if self.engine is not None:
+            import sqlalchemy as sa
+
+            from mcops.schema import meetings
+
             with read_only(self.engine) as conn:
                 row = (
                     conn.execute(
@@ -138,6 +143,8 @@ class ReRegisterController(_AdminAction):
         return f"{self.admin.target} gc registration"
 
     def _registered(self) -> float | None:
+        from prometheus_client.parser import text_string_to_metric_families
+
         for family in text_string_to_metric_families(self.admin.text("/metrics")):
             if family.name == "mc_gc_registered":
                 return family.samples[0].value if family.samples else None

@@ -9,11 +9,12 @@ without patching.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
-
-import httpx
+from typing import TYPE_CHECKING, Any
 
 from mcops.sources.http_client import HttpClient, HttpStatusError
+
+if TYPE_CHECKING:
+    import httpx
 
 __all__ = ["AdminApi", "AdminApiError"]
 

@@ -4,6 +4,8 @@ Two copies, so that either survives the loss of the other: a JSON file in the ev
 directory (written first, before any row is changed, and kept when the transaction
 rolls back) and a table ``mcops_backup_<action>`` in the same database (written inside
 the transaction, so it exists exactly when the change does).
+
+SQLAlchemy loads when a backup table is first needed, not at import.
 """
 
 from __future__ import annotations
@@ -13,12 +15,13 @@ import re
 import uuid
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
-
-import sqlalchemy as sa
+from typing import TYPE_CHECKING, Any
 
 from mcops.jsonable import dumps
 from mcops.utc import now
+
+if TYPE_CHECKING:
+    import sqlalchemy as sa
 
 __all__ = ["backup_dir", "backup_table", "new_backup_id", "write_backup_file", "write_backup_rows"]
 
@@ -60,6 +63,8 @@ def write_backup_file(
 
 def backup_table(action: str) -> sa.Table:
     """The generic backup table of one action (rows stored as JSON, one per row)."""
+    import sqlalchemy as sa
+
     if not _SAFE_NAME.match(action):
         raise ValueError(f"action name {action!r} is not a safe table suffix")
     return sa.Table(

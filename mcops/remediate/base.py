@@ -28,12 +28,10 @@ from __future__ import annotations
 import abc
 import dataclasses
 import datetime as dt
-import html
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Protocol, runtime_checkable
 
-from mcops.display import rows_table_html
 from mcops.errors import ActionRefused, RemediationError, ScopeExceeded, StalePlan
 from mcops.jsonable import canonical_hash, dumps
 from mcops.remediate.audit import AuditLog, AuditRecord, AuditUnwritable
@@ -54,6 +52,8 @@ _SHOWN_ROWS = 50  # rows shown in a notebook / kept in an audit summary
 
 
 def _rows(rows: Sequence[Mapping[str, Any]]) -> str:
+    from mcops.display import rows_table_html  # loads when a plan is first shown
+
     return rows_table_html(rows, limit=_SHOWN_ROWS, empty="no changes")
 
 
@@ -154,6 +154,8 @@ class Plan:
         return "\n".join(lines)
 
     def _repr_html_(self) -> str:
+        import html
+
         notes = "".join(f"<li>{html.escape(n)}</li>" for n in self.notes)
         refusal = (
             f"<p style='color:#b00'><b>Refused:</b> {html.escape(self.refusal)}</p>"
@@ -195,6 +197,8 @@ class ApplyResult:
         )
 
     def _repr_html_(self) -> str:
+        import html
+
         colour = "#070" if self.status != "nothing_to_do" else "#555"
         backup = f"<p>Backup: <code>{html.escape(self.backup)}</code></p>" if self.backup else ""
         return (

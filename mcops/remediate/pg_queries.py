@@ -7,6 +7,9 @@ The plan lists each query by pid, user, text and age; its fingerprint is pid +
 plan is stale). Apply is gentle first: ``pg_cancel_backend`` for each planned query,
 then, after `grace`, ``pg_terminate_backend`` only for those still running the same
 query. Each signal is sent by a statement that re-checks the fingerprint itself.
+
+The statements are plain strings, made SQLAlchemy text when sent: SQLAlchemy loads with
+the action's engine, not when the class is imported.
 """
 
 from __future__ import annotations
@@ -14,9 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import time
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
-
-import sqlalchemy as sa
+from typing import TYPE_CHECKING, Any
 
 from mcops.errors import ScopeExceeded, StalePlan, VerificationFailed
 from mcops.jsonable import canonical_hash
@@ -25,6 +26,9 @@ from mcops.remediate.audit import AuditLog, AuditRecord
 from mcops.remediate.base import ActionRefused, ApplyResult, Plan, Remediation
 from mcops.remediate.sql_base import make_engine
 from mcops.secrets import redact_text, redact_url
+
+if TYPE_CHECKING:
+    import sqlalchemy as sa
 
 __all__ = ["KillLongQueries"]
 
@@ -37,12 +41,12 @@ _ACTIVE = (
     "FROM pg_stat_activity WHERE state = 'active' AND pid <> pg_backend_pid() "
     "AND backend_type = 'client backend' AND query_start IS NOT NULL "
 )
-_CANDIDATES = sa.text(
+_CANDIDATES = (
     _ACTIVE + "AND datname = coalesce(:datname, current_database()) "
     "AND query_start < clock_timestamp() - make_interval(secs => :secs) "
     "ORDER BY query_start, pid"
 )
-_BY_PID = sa.text(_ACTIVE + "AND pid IN :pids").bindparams(sa.bindparam("pids", expanding=True))
+_BY_PID = _ACTIVE + "AND pid IN :pids"
 # The signal re-checks the fingerprint in the same statement: no window for a pid that
 # finished the planned query and started another one.
 _SIGNAL = (
@@ -123,19 +127,24 @@ class KillLongQueries(Remediation):
 
     def _read(self, conn: sa.Connection) -> list[dict[str, Any]]:
         """Active client queries older than `older_than` in the chosen database."""
+        import sqlalchemy as sa
+
         params = {
             "chars": QUERY_CHARS,
             "datname": self.datname,
             "secs": self.older_than.total_seconds(),
         }
-        return [self._row(r) for r in conn.execute(_CANDIDATES, params).mappings()]
+        return [self._row(r) for r in conn.execute(sa.text(_CANDIDATES), params).mappings()]
 
     def _active(self, conn: sa.Connection, pids: Iterable[int]) -> dict[int, dt.datetime]:
         """pid → query_start of the given pids that are active now."""
+        import sqlalchemy as sa
+
         pids = sorted(set(pids))
         if not pids:
             return {}
-        rows = conn.execute(_BY_PID, {"chars": QUERY_CHARS, "pids": pids}).mappings()
+        by_pid = sa.text(_BY_PID).bindparams(sa.bindparam("pids", expanding=True))
+        rows = conn.execute(by_pid, {"chars": QUERY_CHARS, "pids": pids}).mappings()
         return {r["pid"]: r["query_start"] for r in rows}
 
     def _still(self, conn: sa.Connection, keys: Sequence[Key]) -> list[Key]:
@@ -205,6 +214,8 @@ class KillLongQueries(Remediation):
         )
 
     def _signal(self, conn: sa.Connection, fn: str, keys: Sequence[Key]) -> list[Key]:
+        import sqlalchemy as sa
+
         sql = sa.text(_SIGNAL.format(fn=fn))
         sent = []
         for pid, qs in keys:

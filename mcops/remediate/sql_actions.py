@@ -2,23 +2,24 @@
 Handling Epoch Conflicts steps 2–3, Database Consistency Check 4).
 
 Conditions use only the columns the runbooks name (`mcops.schema`); the rows themselves
-are read whole from the real table, so backups and undo keep every column."""
+are read whole from the real table, so backups and undo keep every column.
+
+SQLAlchemy loads with an action's engine, the tables at its first plan: not at import."""
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Sequence
-from typing import Any, ClassVar
-
-import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from mcops.errors import ScopeExceeded
 from mcops.remediate.audit import AuditLog
 from mcops.remediate.base import Precondition, require_id
 from mcops.remediate.sql_base import DEFAULT_MAX_ROWS, RowChange, SqlRowAction
-from mcops.schema import conversations, members, messages
 from mcops.utc import now
+
+if TYPE_CHECKING:
+    import sqlalchemy as sa
 
 __all__ = [
     "ClearLeftMemberUnread",
@@ -45,7 +46,7 @@ class RecreateConversation(SqlRowAction):
     """Insert a missing conversation row (creator unknown, epoch 0) so its actor can start."""
 
     name = "recreate_conversation"
-    tables: ClassVar = {"conversations": conversations}
+    tables: ClassVar = ("conversations",)
 
     def __init__(
         self,
@@ -69,6 +70,10 @@ class RecreateConversation(SqlRowAction):
         return f"conversations id={self.convo_id}"
 
     def _changes(self, conn: sa.Connection, *, lock: bool) -> list[RowChange]:
+        import sqlalchemy as sa
+
+        from mcops.schema import conversations
+
         self._table(conn, "conversations")  # the real table has what the runbook names
         exists = conn.execute(
             sa.select(conversations.c.id).where(conversations.c.id == self.convo_id)
@@ -86,6 +91,10 @@ class RecreateConversation(SqlRowAction):
         return [RowChange("conversations", {"id": self.convo_id}, None, row)]
 
     def _notes(self, conn: sa.Connection) -> tuple[str, ...]:
+        import sqlalchemy as sa
+
+        from mcops.schema import messages
+
         n = conn.execute(
             sa.select(sa.func.count()).where(messages.c.convo_id == self.convo_id)
         ).scalar_one()
@@ -96,6 +105,8 @@ class RecreateConversation(SqlRowAction):
 
     def _write(self, conn: sa.Connection, change: RowChange) -> int:
         # INSERT ... ON CONFLICT (id) DO NOTHING, as the runbook writes it: 0 rows → stale.
+        from sqlalchemy.dialects import postgresql, sqlite
+
         assert change.after is not None
         table = self._table(conn, "conversations")
         dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
@@ -143,12 +154,16 @@ class ResetEpoch(_OneOrAllConversations):
     """current_epoch := COALESCE(MAX(messages.epoch), 0), only for rows that differ."""
 
     name = "reset_epoch"
-    tables: ClassVar = {"conversations": conversations}
+    tables: ClassVar = ("conversations",)
 
     scope_table = "conversations"
     scope_column = "id"
 
     def _changes(self, conn: sa.Connection, *, lock: bool) -> list[RowChange]:
+        import sqlalchemy as sa
+
+        from mcops.schema import messages
+
         convos = self._table(conn, "conversations")
         max_epoch = (
             sa.select(sa.func.coalesce(sa.func.max(messages.c.epoch), 0))
@@ -175,7 +190,7 @@ class DeleteDuplicateCommits(SqlRowAction):
     """Keep the first commit per (convo_id, epoch) by created_at then id; delete the rest."""
 
     name = "delete_duplicate_commits"
-    tables: ClassVar = {"messages": messages}
+    tables: ClassVar = ("messages",)
 
     def __init__(
         self,
@@ -205,6 +220,10 @@ class DeleteDuplicateCommits(SqlRowAction):
         return f"messages commits {where}"
 
     def _changes(self, conn: sa.Connection, *, lock: bool) -> list[RowChange]:
+        import sqlalchemy as sa
+
+        from mcops.schema import messages
+
         rn = (
             sa.func.row_number()
             .over(
@@ -235,11 +254,13 @@ class ClearLeftMemberUnread(_OneOrAllConversations):
     """Members who left keep no unread count: unread_count := 0 where left_at IS NOT NULL."""
 
     name = "clear_left_member_unread"
-    tables: ClassVar = {"members": members}
+    tables: ClassVar = ("members",)
 
     scope_table = "members"
 
     def _changes(self, conn: sa.Connection, *, lock: bool) -> list[RowChange]:
+        import sqlalchemy as sa
+
         real = self._table(conn, "members")
         query = sa.select(real).where(real.c.left_at.is_not(None), real.c.unread_count > 0)
         if self.convo_id is not None:

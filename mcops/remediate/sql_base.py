@@ -5,17 +5,19 @@ table). The shared machinery here does the rest: fingerprint the before-rows, re
 and lock them inside the apply transaction, refuse stale or oversized plans, back the
 rows up (JSON file + ``mcops_backup_<action>`` table), write, verify that a fresh plan
 is empty, and undo by putting the before-rows back exactly.
+
+SQLAlchemy (and `mcops.sources.sql`) load when an action is built (its engine), not when
+a class is imported: a notebook imports its remediations at the top and may never touch
+a database.
 """
 
 from __future__ import annotations
 
 import abc
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar
-
-import sqlalchemy as sa
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from mcops.errors import ScopeExceeded, StalePlan, VerificationFailed
 from mcops.jsonable import canonical_hash
@@ -24,7 +26,9 @@ from mcops.remediate.backup import new_backup_id, write_backup_file, write_backu
 from mcops.remediate.base import ApplyResult, Plan, Precondition, Remediation
 from mcops.schema import RealTables, real_tables
 from mcops.secrets import redact_url
-from mcops.sources.sql import DEFERRED_BEGIN, connect
+
+if TYPE_CHECKING:
+    import sqlalchemy as sa
 
 __all__ = ["DEFAULT_MAX_ROWS", "RowChange", "SqlRowAction", "make_engine", "read_only"]
 
@@ -33,6 +37,8 @@ DEFAULT_MAX_ROWS = 1000
 
 def read_only(engine: sa.Engine) -> sa.Connection:
     """A connection for planning: on SQLite it takes no write lock (deferred BEGIN)."""
+    from mcops.sources.sql import DEFERRED_BEGIN
+
     return engine.connect().execution_options(**{DEFERRED_BEGIN: True})
 
 
@@ -44,6 +50,10 @@ def make_engine(database: str | sa.Engine) -> sa.Engine:
     An engine handed in is used as given, except a SQLite file engine: that is re-opened
     from its URL to get the lock recipe (an in-memory database cannot be re-opened).
     """
+    import sqlalchemy as sa
+
+    from mcops.sources.sql import connect
+
     if isinstance(database, sa.Engine):
         url = database.url
         if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
@@ -92,8 +102,8 @@ class RowChange:
 class SqlRowAction(Remediation):
     """Template for row actions: subclasses only say which rows change and how."""
 
-    tables: ClassVar[Mapping[str, sa.Table]]
-    """Allow-list of tables this action may touch, by name (`mcops.schema` tables)."""
+    tables: ClassVar[Collection[str]]
+    """Allow-list of the `mcops.schema` tables this action may touch, by name."""
 
     def __init__(
         self,
@@ -136,6 +146,8 @@ class SqlRowAction(Remediation):
         return self.real.table(conn, name)
 
     def _where(self, conn: sa.Connection, name: str, key: Mapping[str, Any]) -> Any:
+        import sqlalchemy as sa
+
         table = self._table(conn, name)
         return sa.and_(*(table.c[k] == self.real.bind(conn, name, k, v) for k, v in key.items()))
 
@@ -274,6 +286,8 @@ class SqlRowAction(Remediation):
         )
 
     def _undo(self, result: ApplyResult) -> ApplyResult:
+        import sqlalchemy as sa
+
         done: tuple[RowChange, ...] = tuple(result.undo_state["rows"])
         with self.engine.begin() as conn:
             for change in reversed(done):

@@ -1,19 +1,21 @@
-"""Runbook 004's controller-database fixes: drain/undrain an MC, end its stale meetings."""
+"""Runbook 004's controller-database fixes: drain/undrain an MC, end its stale meetings.
+
+SQLAlchemy loads with an action's engine, the tables at its first plan: not at import."""
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from typing import ClassVar
-
-import sqlalchemy as sa
+from typing import TYPE_CHECKING, ClassVar
 
 from mcops.errors import ScopeExceeded
 from mcops.remediate.audit import AuditLog
 from mcops.remediate.base import require_id
 from mcops.remediate.sql_base import DEFAULT_MAX_ROWS, RowChange, SqlRowAction
-from mcops.schema import meeting_controllers, meetings
 from mcops.utc import now
+
+if TYPE_CHECKING:
+    import sqlalchemy as sa
 
 __all__ = ["EndStaleMeetings", "MarkController"]
 
@@ -24,7 +26,7 @@ class MarkController(SqlRowAction):
     """UPDATE meeting_controllers SET status=... (Graceful Drain; Scenario 7 Option 4)."""
 
     name = "mark_controller"
-    tables: ClassVar = {"meeting_controllers": meeting_controllers}
+    tables: ClassVar = ("meeting_controllers",)
 
     def __init__(
         self,
@@ -49,6 +51,8 @@ class MarkController(SqlRowAction):
     def _changes(self, conn: sa.Connection, *, lock: bool) -> list[RowChange]:
         # Only id and status: a live MC heartbeats into its row every few seconds, and a
         # plan (or an undo) must not go stale, nor roll back last_heartbeat, because of it.
+        import sqlalchemy as sa
+
         real = self._table(conn, "meeting_controllers")
         query = sa.select(real.c.id, real.c.status).where(
             real.c.id == self.mc_id, real.c.status != self.status
@@ -63,6 +67,10 @@ class MarkController(SqlRowAction):
         ]
 
     def _notes(self, conn: sa.Connection) -> tuple[str, ...]:
+        import sqlalchemy as sa
+
+        from mcops.schema import meeting_controllers
+
         found = conn.execute(
             sa.select(sa.func.count()).where(meeting_controllers.c.id == self.mc_id)
         ).scalar_one()
@@ -73,7 +81,7 @@ class EndStaleMeetings(SqlRowAction):
     """UPDATE meetings SET status='ended' for one MC's active meetings idle past a cutoff."""
 
     name = "end_stale_meetings"
-    tables: ClassVar = {"meetings": meetings}
+    tables: ClassVar = ("meetings",)
 
     def __init__(
         self,
@@ -103,6 +111,8 @@ class EndStaleMeetings(SqlRowAction):
         return f"meetings mc_id={self.mc_id} active, updated_at < {self.cutoff.isoformat()}"
 
     def _changes(self, conn: sa.Connection, *, lock: bool) -> list[RowChange]:
+        import sqlalchemy as sa
+
         real = self._table(conn, "meetings")
         query = (
             sa.select(real)

@@ -5,23 +5,26 @@ PostgreSQL builds them with CREATE INDEX CONCURRENTLY — no write lock on a bus
 which cannot run inside a transaction, so it uses an AUTOCOMMIT connection and first
 drops an INVALID leftover of an earlier interrupted build (pg_index.indisvalid).
 SQLite builds them in one transaction. Undo drops exactly the indexes this apply built.
+
+The index specs are plain data and SQLAlchemy loads with an action's engine, so a notebook
+may import `RUNBOOK_INDEXES` or the actions at its top without loading SQLAlchemy.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import ClassVar
-
-import sqlalchemy as sa
+from typing import TYPE_CHECKING, ClassVar
 
 from mcops.errors import RemediationError, StalePlan, VerificationFailed
 from mcops.jsonable import canonical_hash
 from mcops.remediate.audit import AuditLog
 from mcops.remediate.base import ActionRefused, ApplyResult, Plan, Precondition, Remediation
 from mcops.remediate.sql_base import make_engine, read_only
-from mcops.schema import messages
 from mcops.secrets import redact_url
+
+if TYPE_CHECKING:
+    import sqlalchemy as sa
 
 __all__ = [
     "RUNBOOK_INDEXES",
@@ -71,13 +74,11 @@ UNIQUE_COMMIT_EPOCH = IndexSpec(
     unique=True,
 )
 
-_PG_STATE = sa.text(
+_PG_STATE = (
     "SELECT c.relname AS name, i.indisvalid AS valid FROM pg_index i "
     "JOIN pg_class c ON c.oid = i.indexrelid WHERE c.relname IN :names"
-).bindparams(sa.bindparam("names", expanding=True))
-_SQLITE_STATE = sa.text(
-    "SELECT name, 1 AS valid FROM sqlite_master WHERE type = 'index' AND name IN :names"
-).bindparams(sa.bindparam("names", expanding=True))
+)
+_SQLITE_STATE = "SELECT name, 1 AS valid FROM sqlite_master WHERE type = 'index' AND name IN :names"
 
 
 class IndexAction(Remediation):
@@ -107,7 +108,11 @@ class IndexAction(Remediation):
         return self.engine.dialect.name == "postgresql"
 
     def _states(self, conn: sa.Connection) -> dict[str, str]:
-        query = _PG_STATE if self._pg else _SQLITE_STATE
+        import sqlalchemy as sa
+
+        query = sa.text(_PG_STATE if self._pg else _SQLITE_STATE).bindparams(
+            sa.bindparam("names", expanding=True)
+        )
         found = {
             row.name: ("valid" if row.valid else "invalid")
             for row in conn.execute(query, {"names": [s.name for s in self.specs]})
@@ -256,6 +261,10 @@ class AddUniqueCommitEpochIndex(IndexAction):
     specs = (UNIQUE_COMMIT_EPOCH,)
 
     def _blocker(self, conn: sa.Connection) -> str | None:
+        import sqlalchemy as sa
+
+        from mcops.schema import messages
+
         dup = (
             sa.select(messages.c.convo_id, messages.c.epoch)
             .where(messages.c.message_type == "commit")

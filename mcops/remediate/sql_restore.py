@@ -14,14 +14,15 @@ import json
 import os
 import uuid
 from pathlib import Path
-from typing import Any, ClassVar
-
-import sqlalchemy as sa
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from mcops.errors import ScopeExceeded
 from mcops.remediate.audit import AuditLog
 from mcops.remediate.sql_base import DEFAULT_MAX_ROWS, RowChange, SqlRowAction, _norm
-from mcops.schema import TABLES, SchemaMismatch
+from mcops.schema import TABLE_NAMES, SchemaMismatch
+
+if TYPE_CHECKING:
+    import sqlalchemy as sa
 
 __all__ = ["RestoreBackup"]
 
@@ -40,6 +41,8 @@ def _typed(table: sa.Table, row: dict[str, Any]) -> dict[str, Any]:
 
 
 def _value(kind: sa.types.TypeEngine[Any], value: Any) -> Any:
+    import sqlalchemy as sa
+
     if value is None or not isinstance(value, str):
         return value
     if isinstance(kind, sa.DateTime):
@@ -61,7 +64,7 @@ class RestoreBackup(SqlRowAction):
     """Put the rows of ``backup-<action>-<id>.json`` back exactly (upsert by primary key)."""
 
     name = "restore_backup"
-    tables: ClassVar = TABLES
+    tables: ClassVar = TABLE_NAMES
 
     def __init__(
         self,
@@ -78,7 +81,7 @@ class RestoreBackup(SqlRowAction):
         )
         self.backup_file = Path(backup_file)
         doc = json.loads(self.backup_file.read_text(encoding="utf-8"))
-        unknown = set(doc["tables"]) - set(TABLES)
+        unknown = set(doc["tables"]) - set(TABLE_NAMES)
         if unknown:
             raise ScopeExceeded(f"backup names tables outside the schema: {sorted(unknown)}")
         self.saved: dict[str, list[dict[str, Any]]] = doc["tables"]
@@ -88,6 +91,10 @@ class RestoreBackup(SqlRowAction):
         return f"rows of {self.backup_file.name}"
 
     def _changes(self, conn: sa.Connection, *, lock: bool) -> list[RowChange]:
+        import sqlalchemy as sa
+
+        from mcops.schema import TABLES
+
         out = []
         for name, saved in self.saved.items():
             table = self._table(conn, name)

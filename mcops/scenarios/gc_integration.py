@@ -23,7 +23,6 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-import httpx
 import pandas as pd
 
 from mcops.checks.dns import DNS_COLUMNS
@@ -35,6 +34,7 @@ from mcops.secrets import redact_url
 from mcops.sources.http_client import HttpClient
 
 if TYPE_CHECKING:
+    import httpx
     from kubernetes.client import ApiClient
 
     from mcops.investigation import Investigation
@@ -88,6 +88,8 @@ def gc_pods(inv: Investigation, *, api_client: ApiClient | None = None) -> pd.Da
 
 def gc_health(inv: Investigation, *, transport: httpx.BaseTransport | None = None) -> pd.DataFrame:
     """Step 4: one GET of ``gc_url`` (the GC's /health), timed; no answer is a row too."""
+    import httpx  # loads with the step that calls the GC, not with the scenario
+
     url = str(inv.params.get("gc_url") or "")
     if not url:
         inv.recorder.source("gc", "not given", "gc_url is empty")
@@ -199,6 +201,7 @@ def network_policies(inv: Investigation, *, api_client: ApiClient | None = None)
     """Step 6: ``kubectl get networkpolicy -n NS`` (``policy``, ``spec``), with
     ``attrs`` mc_labels, gc_labels (a GC pod's own, else gc_selector's), namespace and
     gc_port (gc_url's port, else the runbook's 8080)."""
+    import httpx
     from kubernetes.client import NetworkingV1Api
 
     kube = kube_source(inv, api_client=api_client)

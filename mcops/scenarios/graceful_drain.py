@@ -14,12 +14,10 @@ import time
 from typing import TYPE_CHECKING
 
 import pandas as pd
-import sqlalchemy as sa
 
 from mcops.durations import parse_positive_duration
 from mcops.findings import Finding
 from mcops.scenarios._shared import focus_mc_id
-from mcops.schema import meetings
 
 if TYPE_CHECKING:
     from mcops.investigation import Investigation
@@ -47,6 +45,10 @@ def active_meetings(inv: Investigation, mc: str) -> int:
 
         frame = scrape(str(inv.params["service_url"]), timeout=5)
         return int(frame.loc[(frame["metric"] == "mc_meetings_active").to_numpy(), "value"].sum())
+    import sqlalchemy as sa  # loaded only here, where the database is read
+
+    from mcops.schema import meetings
+
     with inv.database.connect() as conn:
         query = sa.select(sa.func.count()).where(
             meetings.c.mc_id == mc, meetings.c.status == "active"

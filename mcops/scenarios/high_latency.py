@@ -15,7 +15,6 @@ import time
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
-import sqlalchemy as sa
 
 from mcops.errors import SourceConfigError, SourceError
 from mcops.scenarios._shared import (
@@ -74,6 +73,8 @@ def _database_probes(inv: Investigation, probes: int) -> list[dict[str, Any]]:
         return []
     except SourceError as err:
         return [{"target": "database", "probe": 1, "ms": math.nan, "error": str(err)}]
+    import sqlalchemy as sa  # loaded with the engine, only when a database is given
+
     rows = []
     try:
         with engine.connect() as conn:

@@ -13,14 +13,15 @@ reads the same whoever asked:
 The transport is injectable (``httpx.MockTransport`` in tests); ``observer`` hears each
 request's outcome (None: the service answered), so an investigation records a source's
 state at its first failed request.
+
+httpx (and the click and pygments it pulls) loads when the first client is built, not at
+import: a notebook that never calls the service does not pay for it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any
-
-import httpx
+from typing import TYPE_CHECKING, Any
 
 from mcops.bundle import record_query
 from mcops.errors import (
@@ -32,6 +33,9 @@ from mcops.errors import (
     connection_state,
 )
 from mcops.secrets import redact_url
+
+if TYPE_CHECKING:
+    import httpx
 
 __all__ = ["HttpClient", "HttpStatusError", "Observer"]
 
@@ -80,6 +84,8 @@ class HttpClient:
         self._token_given = token is not None
         self._observer = observer
         headers = {"Authorization": f"Bearer {token}"} if token else {}
+        import httpx
+
         self._client = httpx.Client(
             base_url=self.url, headers=headers, timeout=timeout, transport=transport
         )
@@ -184,6 +190,8 @@ class HttpClient:
     def _request(
         self, method: str, path: str, *, params: Mapping[str, Any] | None, json: Any
     ) -> httpx.Response:
+        import httpx
+
         shown = self.shown(path)
         try:
             return self._client.request(method, path, params=params, json=json)

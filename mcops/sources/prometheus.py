@@ -3,6 +3,10 @@
 Transport is `prometheus_api_client.PrometheusConnect` (``custom_query`` and
 ``custom_query_range``); this module adds UTC time handling, the vectorised frame
 build and errors that say what was tried and how to fix it.
+
+The transport (requests, urllib3, prometheus_api_client: ~30 ms) loads when the first
+source is built or the first query is sent, not at import: a notebook that reads no
+Prometheus does not pay for it.
 """
 
 from __future__ import annotations
@@ -16,10 +20,6 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 import pandas as pd
-import requests
-import urllib3
-from prometheus_api_client import PrometheusApiClientException, PrometheusConnect
-from urllib3.util.retry import Retry
 
 from mcops.bundle import record_query
 from mcops.errors import (
@@ -56,6 +56,9 @@ class PrometheusTransport(Protocol):
 
 def _timed_out(err: BaseException) -> bool:
     """requests wraps a read timeout after retries in ConnectionError(MaxRetryError)."""
+    import requests
+    import urllib3
+
     reason = getattr(err.args[0], "reason", None) if err.args else None
     if isinstance(reason, urllib3.exceptions.NewConnectionError):  # subclasses a timeout
         return False
@@ -131,6 +134,9 @@ class PrometheusSource:
                     fix="write e.g. 'http://prometheus:9090', or leave it empty to "
                     "scrape service_url/metrics",
                 )
+            from prometheus_api_client import PrometheusConnect
+            from urllib3.util.retry import Retry
+
             headers = dict(self.headers)
             if self.bearer_token:
                 headers["Authorization"] = f"Bearer {self.bearer_token}"
@@ -185,6 +191,9 @@ class PrometheusSource:
         return result
 
     def _send(self, promql: str, send: Any) -> Any:
+        import requests
+        from prometheus_api_client import PrometheusApiClientException
+
         target = redact_url(self.url)
         try:
             with gc_paused():  # the transport parses the whole JSON response

@@ -4,6 +4,9 @@
 columns); ``sample`` scrapes N times to give a range-shaped frame. ``rate`` and
 ``histogram_quantile`` (in `promcalc`) then answer the runbook's questions — p95 by
 message_type, spawn rate — from scrapes alone, with Prometheus's own arithmetic.
+
+httpx and prometheus_client's parser load at the first scrape or parse, not at import
+(`mcops.sources` imports this module eagerly, so every notebook would pay for them).
 """
 
 from __future__ import annotations
@@ -11,16 +14,18 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from datetime import datetime
+from typing import TYPE_CHECKING
 
-import httpx
 import pandas as pd
-from prometheus_client.parser import text_string_to_metric_families
 
 from mcops.bundle import record_query
 from mcops.errors import SourceAuthError, SourceConfigError, SourceQueryError, SourceUnreachable
 from mcops.secrets import redact_url
 from mcops.sources.promframe import FRAME_COLUMNS, empty_frame
 from mcops.utc import now
+
+if TYPE_CHECKING:
+    import httpx
 
 __all__ = ["metrics_url", "parse_exposition", "sample", "scrape"]
 
@@ -36,6 +41,8 @@ def parse_exposition(text: str, *, at: datetime) -> pd.DataFrame:
 
     ``_created`` samples are dropped, as Prometheus does by default.
     """
+    from prometheus_client.parser import text_string_to_metric_families
+
     names: list[str] = []
     values: list[float] = []
     stamps: list[float] = []
@@ -81,6 +88,8 @@ def scrape(
     clock: Callable[[], datetime] = now,
 ) -> pd.DataFrame:
     """One scrape of ``url`` (``service_url`` or its ``/metrics``) as a metrics frame."""
+    import httpx
+
     target = metrics_url(url)
     shown = redact_url(target)
     if not target.startswith(("http://", "https://")):
@@ -145,6 +154,8 @@ def sample(
     clock: Callable[[], datetime] = now,
 ) -> pd.DataFrame:
     """Scrape ``samples`` times, ``interval`` seconds apart: a range-shaped frame."""
+    import httpx
+
     if samples < 1:
         raise ValueError(f"samples must be >= 1, got {samples}")
     record_query(

@@ -8,13 +8,15 @@ each (an actor's full GetState, the settings), which a table would flatten badly
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-import httpx
 import pandas as pd
 
 from mcops.sources.http_client import HttpClient, Observer
+
+if TYPE_CHECKING:
+    import httpx
 
 __all__ = ["HEALTH_ENDPOINTS", "ServiceSource"]
 
