@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from mcops import bundle, plot_marks, plots
+from mcops import bundle, plot_marks
 from mcops.errors import (
     McopsError,
     RemediationError,
@@ -352,40 +352,11 @@ class Investigation:
 
     def conclude(self, scheme: str, **context: Any) -> Severity:
         """Severity from every finding so far, the overview plot, next notebooks, the
-        summary. ``incident_started`` (the alert's ``startsAt``) and ``security_suspected``
-        come from the parameters unless ``context`` overrides them."""
-        from IPython.display import display
+        summary (`mcops.conclusion`). ``incident_started`` (the alert's ``startsAt``) and
+        ``security_suspected`` come from the parameters unless ``context`` overrides them."""
+        from mcops.conclusion import conclude
 
-        from mcops.next_notebooks import show_next_notebooks
-        from mcops.severity import SeverityContext, assess
-
-        context.setdefault("incident_started_at", self.incident_started)
-        context.setdefault("security_suspected", bool(self.params.get("security_suspected")))
-        result = assess(
-            self.recorder.findings,
-            scheme=scheme,  # type: ignore[arg-type]
-            context=SeverityContext(now=self.until, **context),
-            thresholds=self.thresholds,
-        )
-        here = self.recorder.scenario  # "run db_consistency next" is no advice inside it
-        verdict = result.to_dict()
-        next_scenarios = [name for name in result.next_scenarios if name != here]
-        self.recorder.severity(
-            result.scheme,
-            result.level,
-            result.reason,
-            next_scenarios=next_scenarios,
-            response_time=verdict["response_time"],
-            escalation=result.escalation,
-            notify=result.notify,
-            upgraded_from=result.upgraded_from,
-            triggers=result.triggers,
-            quick_fixes=result.quick_fixes,
-        )
-        display(plots.findings_overview(self.recorder.findings, title="Findings at a glance"))
-        show_next_notebooks(next_scenarios, self.recorder.parameters)
-        self.recorder.finish()
-        return result
+        return conclude(self, scheme, context)
 
     @property
     def incident_started(self) -> datetime | None:

@@ -57,7 +57,8 @@ def _mcops_preload():
     import sqlalchemy, sqlalchemy.dialects.postgresql, sqlalchemy.dialects.sqlite
     import httpx, IPython.display, prometheus_api_client, prometheus_client.parser, requests
     import urllib3.util.retry, yaml
-    import mcops._schema_tables, mcops.advice, mcops.investigation, mcops.next_notebooks
+    import mcops._schema_tables, mcops.advice, mcops.conclusion, mcops.investigation
+    import mcops.next_notebooks
     import mcops.notebook, mcops.registry, mcops.severity, mcops.typed_yaml
     import mcops.checks, mcops.remediate, mcops.scenarios, mcops.sources
     for package in (mcops.checks, mcops.scenarios, mcops.remediate, mcops.sources):
