@@ -176,6 +176,7 @@ def test_the_kernel_preload_loads_what_mcops_loads_on_first_use():
         "sqlalchemy.dialects.postgresql",
         "urllib3",
         "mcops._schema_tables",
+        "mcops.conclusion",
         "mcops.display",
         "mcops.notebook",
         "mcops.registry",
