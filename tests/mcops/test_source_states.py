@@ -19,13 +19,8 @@ from mcops.investigation import Investigation
 from mcops.sources.prometheus import PrometheusSource
 from mcops.sources.service import ServiceSource
 from mcops.sources.sql import connect
+from tests.support.ports import refusing_port
 from tests.support.server_process import running_server
-
-
-def closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @contextmanager
@@ -52,12 +47,12 @@ def sql_failure(url: str) -> SourceError:
 
 
 def test_a_closed_port_is_refused_by_every_client():
-    port = closed_port()
-    prom = PrometheusSource(f"http://127.0.0.1:{port}", timeout=2)
-    assert failure(lambda: prom.instant("up")).state == "refused"
-    service = ServiceSource(f"http://127.0.0.1:{port}", timeout=2)
-    assert failure(service.health).state == "refused"
-    assert sql_failure(f"postgresql://u@127.0.0.1:{port}/x").state == "refused"
+    with refusing_port() as port:
+        prom = PrometheusSource(f"http://127.0.0.1:{port}", timeout=2)
+        assert failure(lambda: prom.instant("up")).state == "refused"
+        service = ServiceSource(f"http://127.0.0.1:{port}", timeout=2)
+        assert failure(service.health).state == "refused"
+        assert sql_failure(f"postgresql://u@127.0.0.1:{port}/x").state == "refused"
 
 
 def test_a_silent_server_times_out():
@@ -117,11 +112,12 @@ def states(inv: Investigation) -> dict[str, str]:
 
 
 def test_an_unreachable_prometheus_is_recorded_at_its_first_query_not_before():
-    inv = investigation(prometheus_url=f"http://127.0.0.1:{closed_port()}")
-    inv.prometheus  # noqa: B018 - building the client queries nothing
-    assert "prometheus" not in states(inv)
-    with pytest.raises(SourceUnreachable):
-        inv.metric_range("active_actors")
+    with refusing_port() as port:
+        inv = investigation(prometheus_url=f"http://127.0.0.1:{port}")
+        inv.prometheus  # noqa: B018 - building the client queries nothing
+        assert "prometheus" not in states(inv)
+        with pytest.raises(SourceUnreachable):
+            inv.metric_range("active_actors")
     assert states(inv) == {"prometheus": "refused"}
     summary = inv.recorder.summary()
     assert "refused the connection" in summary["sources"]["prometheus"]["detail"]
@@ -140,8 +136,9 @@ def test_the_first_failure_sticks_and_an_answer_before_it_is_ok(tmp_path):
 
 
 def test_an_unreachable_service_probed_first_is_never_ok():
-    inv = investigation(service_url=f"http://127.0.0.1:{closed_port()}")
-    inv.probe_health()
+    with refusing_port() as port:
+        inv = investigation(service_url=f"http://127.0.0.1:{port}")
+        inv.probe_health()
     assert states(inv) == {"service": "refused"}
 
 

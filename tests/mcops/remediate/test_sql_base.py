@@ -10,13 +10,13 @@ import sqlalchemy as sa
 from mcops.errors import SourceUnreachable
 from mcops.remediate import ResetEpoch
 from mcops.remediate.sql_base import make_engine, read_only
-from tests.support.ports import free_port
+from tests.support.ports import refusing_port
 
 
 def test_actions_get_their_engine_from_the_one_factory(tmp_path):
     """Driver normalisation and error classification as for diagnostics (sources.sql)."""
-    with pytest.raises(SourceUnreachable) as err:
-        ResetEpoch(f"postgres://ops:s3cret@127.0.0.1:{free_port()}/x", "c1")
+    with refusing_port() as port, pytest.raises(SourceUnreachable) as err:
+        ResetEpoch(f"postgres://ops:s3cret@127.0.0.1:{port}/x", "c1")
     assert err.value.state == "refused" and "postgresql+psycopg://ops:***@" in str(err.value)
     assert "s3cret" not in str(err.value)
     url = f"sqlite:///{tmp_path / 'w.db'}"

@@ -20,7 +20,7 @@ from prometheus_client import CollectorRegistry, Gauge, start_http_server
 from mcops import promql
 from mcops.errors import SourceAuthError, SourceConfigError, SourceQueryError, SourceUnreachable
 from mcops.sources.prometheus import PrometheusSource, instant, query_range
-from tests.support.ports import free_port
+from tests.support.ports import free_port, refusing_port
 from tests.support.prometheus import running_prometheus
 
 pytestmark = pytest.mark.slow
@@ -126,9 +126,11 @@ def test_bad_promql_names_prometheus_error(scraping):
 
 
 def test_refused_connection_says_how_to_fix():
-    url = f"http://127.0.0.1:{free_port()}"
-    with pytest.raises(SourceUnreachable, match=r"refused the connection.*scrape service_url"):
-        instant(url, "up")
+    with (
+        refusing_port() as port,
+        pytest.raises(SourceUnreachable, match=r"refused the connection.*scrape service_url"),
+    ):
+        instant(f"http://127.0.0.1:{port}", "up")
     with pytest.raises(SourceConfigError, match=r"not an http"):
         PrometheusSource("prometheus:9090")
 

@@ -20,7 +20,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, star
 from mcops.errors import SourceQueryError, SourceUnreachable
 from mcops.sources.promcalc import bucket_quantile, histogram_quantile, rate
 from mcops.sources.scrape import parse_exposition, sample, scrape
-from tests.support.ports import free_port
+from tests.support.ports import free_port, refusing_port
 
 
 @pytest.fixture
@@ -122,8 +122,11 @@ def test_quantile_over_rates_matches_prometheus_semantics():
 
 
 def test_scrape_errors():
-    with pytest.raises(SourceUnreachable, match=r"refused the connection.*service_url"):
-        scrape(f"http://127.0.0.1:{free_port()}")
+    with (
+        refusing_port() as port,
+        pytest.raises(SourceUnreachable, match=r"refused the connection.*service_url"),
+    ):
+        scrape(f"http://127.0.0.1:{port}")
 
 
 def test_scrape_of_a_service_without_metrics(tmp_path):

@@ -15,7 +15,7 @@ import pytest
 
 from mcops.errors import SourceAuthError, SourceConfigError, SourceQueryError, SourceUnreachable
 from mcops.sources.service import ServiceSource
-from tests.support.ports import free_port
+from tests.support.ports import free_port, refusing_port
 
 TOKEN = "admin-token-for-tests"
 ACTORS = [
@@ -115,7 +115,8 @@ def test_admin_without_or_with_wrong_token(service_url):
 
 def test_unreachable_and_bad_url():
     with (
-        ServiceSource(f"http://127.0.0.1:{free_port()}") as svc,
+        refusing_port() as port,
+        ServiceSource(f"http://127.0.0.1:{port}") as svc,
         pytest.raises(SourceUnreachable, match=r"refused the connection.*fix: check service_url"),
     ):
         svc.health()
