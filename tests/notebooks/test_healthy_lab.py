@@ -24,8 +24,7 @@ from mcops.severity import assess
 from server.load import run_load_sync
 from tests.notebooks.support import ROOT, TOKEN_VARIABLE, mcops_run, relaxed_latency_file
 from tests.notebooks.test_nbval import nbval
-from tests.support.server_process import ADMIN_TOKEN, AUTH_SECRET
-from tests.support.shared_lab import ADD_MEMBERS, CREATE
+from tests.support.server_process import ADD_MEMBERS, ADMIN_TOKEN, AUTH_SECRET, CREATE
 
 pytestmark = pytest.mark.slow
 

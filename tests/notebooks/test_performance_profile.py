@@ -15,12 +15,10 @@ import sqlalchemy as sa
 
 from mcops.remediate.sql_indexes import RUNBOOK_INDEXES
 from tests.notebooks.support import Run, run_against
-from tests.support.server_process import ADMIN_TOKEN, running_server
+from tests.support.server_process import ADMIN_TOKEN, CREATE, SEND, running_server
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 
-CREATE = "/xrpc/blue.catbird.mls.createConvo"
-SEND = "/xrpc/blue.catbird.mls.sendMessage"
 NAMES = sorted(spec.name for spec in RUNBOOK_INDEXES)
 
 

@@ -14,14 +14,11 @@ import pytest
 
 from tests.notebooks.support import mcops_run
 from tests.support.prometheus import running_prometheus
-from tests.support.server_process import ADMIN_TOKEN, running_server
+from tests.support.server_process import ADMIN_TOKEN, CREATE, SEND, running_server
 
 pytestmark = pytest.mark.slow
 
 TOKEN_ENV = {"MCOPS_TEST_ADMIN_TOKEN": ADMIN_TOKEN}
-CREATE = "/xrpc/blue.catbird.mls.createConvo"
-ADD_MEMBERS = "/xrpc/blue.catbird.mls.addMembers"
-SEND = "/xrpc/blue.catbird.mls.sendMessage"
 
 
 def common(server, *extra: str) -> list[str]:

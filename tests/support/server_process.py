@@ -25,6 +25,11 @@ from tests.support.ports import free_port, wait_http
 ADMIN_TOKEN = "test-admin-token-0123456789abcdef"
 AUTH_SECRET = "test-auth-secret"
 
+#: The user API's paths the tests drive (runbook 000's XRPC methods).
+CREATE = "/xrpc/blue.catbird.mls.createConvo"
+ADD_MEMBERS = "/xrpc/blue.catbird.mls.addMembers"
+SEND = "/xrpc/blue.catbird.mls.sendMessage"
+
 
 @dataclass
 class ServerProcess:

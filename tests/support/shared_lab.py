@@ -20,7 +20,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tests.support.prometheus import running_prometheus
-from tests.support.server_process import ServerProcess, running_server
+from tests.support.server_process import (
+    ADD_MEMBERS,
+    CREATE,
+    SEND,
+    ServerProcess,
+    running_server,
+)
 
 #: The server's settings: trace logging for the request trace, a memory limit so that
 #: memory is judged as a ratio, as a deployment with limits is.
@@ -31,10 +37,6 @@ SEED_CONVERSATION = "lab-convo"
 SEED_MEMBERS = ("did:plc:lab-bob", "did:plc:lab-carol")
 SEED_MESSAGES = 5
 SEED_OWNER = "did:plc:lab-alice"
-
-CREATE = "/xrpc/blue.catbird.mls.createConvo"
-ADD_MEMBERS = "/xrpc/blue.catbird.mls.addMembers"
-SEND = "/xrpc/blue.catbird.mls.sendMessage"
 
 
 @dataclass(frozen=True)
